@@ -1,0 +1,54 @@
+# The commands a user types. Each installs what it needs (scripts/setup.sh),
+# configures a CMake/Ninja build folder and builds before it runs.
+#
+#   make test        build and run every test (unit, simulator, storage, ...)
+#   make test-asan   the same suites under AddressSanitizer + UBSan (build-asan/)
+#   make sim         the simulator on a 5-node cluster with faults, with a summary
+#   make soak        the simulator over as many seeds as SOAK_SECONDS allows
+#   make mutants     proves the simulator catches each bug in tests/sim/mutants/
+#   make fuzz        the libFuzzer targets for FUZZ_SECONDS each
+
+JOBS       ?= $(shell nproc)
+BUILD      ?= build
+SOAK_SECONDS ?= 600
+FUZZ_SECONDS ?= 60
+CMAKE_FLAGS ?=
+
+.PHONY: all setup build test test-asan sim soak mutants fuzz clean
+
+all: build
+
+setup:
+	@./scripts/setup.sh
+
+$(BUILD)/build.ninja: | setup
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
+
+build: setup $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
+
+build-asan/build.ninja: | setup
+	@cmake -S . -B build-asan -G Ninja -DRAFT_SANITIZE=address >/dev/null
+
+test-asan: setup build-asan/build.ninja
+	@cmake --build build-asan -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 900 -LE no_asan
+
+sim: build
+	@./$(BUILD)/tests/sim/sim --nodes 5 --seed $${SEED:-1} --summary
+
+soak: build
+	@./$(BUILD)/tests/sim/sim --soak $(SOAK_SECONDS)
+
+mutants: setup
+	@./tests/sim/run_mutants.sh
+
+fuzz: setup
+	@./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
