@@ -31,7 +31,7 @@ test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
 
 build-asan/build.ninja: | setup
-	@cmake -S . -B build-asan -G Ninja -DRAFT_SANITIZE=address >/dev/null
+	@cmake -S . -B build-asan -G Ninja -DRAFT_SANITIZE=address -DRAFT_SIM_SEEDS=400 >/dev/null
 
 test-asan: setup build-asan/build.ninja
 	@cmake --build build-asan -j $(JOBS)
@@ -43,6 +43,8 @@ sim: build
 
 soak: build
 	@./$(BUILD)/tests/sim/sim --soak $(SOAK_SECONDS)
+	@RAFT_STORAGE_SOAK=$${RAFT_STORAGE_SOAK:-20} ./$(BUILD)/tests/unit/storage/storage_test \
+	  --gtest_brief=1 --gtest_filter='*Crash*:*Corruption*:*Fuzz*:*Kill*:*Concurrency*'
 
 mutants: setup
 	@./tests/sim/run_mutants.sh

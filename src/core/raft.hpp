@@ -1,0 +1,244 @@
+// Raft: one server's consensus state machine, pure.
+//
+// Inputs are method calls: tick() hands in the time, receive() a message,
+// propose() a command, read_index() a read, persisted() a completed disk
+// sync. Outputs accumulate until take_ready() returns them (ready.hpp
+// states what the caller must do with them, and in which order). Nothing
+// here does I/O, reads a clock, starts a thread or uses global randomness,
+// so a cluster of cores can run in one thread under a simulated network
+// and disk, deterministically (tests/sim).
+//
+// Where each rule lives (one file per concept):
+//   election.cpp     timeouts, pre-vote, votes, stickiness, check-quorum
+//   replication.cpp  AppendEntries both ways, heartbeats, commit, acks
+//   read_index.cpp   linearizable reads (thesis 6.4)
+//   membership.cpp   configurations in the log (thesis 4.1)
+//   raft.cpp         terms, dispatch, Ready assembly
+//
+// Thread safety: none; one thread drives a core.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/log_view.hpp"
+#include "core/message.hpp"
+#include "core/progress.hpp"
+#include "core/quorum.hpp"
+#include "core/random.hpp"
+#include "core/ready.hpp"
+#include "util/status.hpp"
+#include "util/types.hpp"
+
+namespace raft::core {
+
+// What a node recovers from its storage on start. Everything here is
+// durable.
+struct InitialState {
+  HardState hard_state;
+  // The latest snapshot, if any (snapshot_index 0 = none).
+  Index snapshot_index;
+  Term snapshot_term;
+  Configuration snapshot_configuration;
+  // The log after the snapshot, in index order, starting at
+  // snapshot_index + 1.
+  std::vector<Entry> entries;
+  // Entries up to here are known committed (a lazily stored hint); they
+  // are applied at once, without waiting for a leader.
+  Index commit_hint;
+};
+
+// Where a proposal landed in the log. The entry commits at `index` only if
+// the entry applied there has this `term`.
+struct LogPosition {
+  Index index;
+  Term term;
+};
+
+class Raft {
+ public:
+  Raft(const Config& config, InitialState state, Nanos now);
+
+  // ---- Inputs ----
+
+  // Hands in the current time; fires election, heartbeat and check-quorum
+  // timers that are due. Time must not go backwards.
+  void tick(Nanos now);
+  // A message from a peer. Malformed or stale messages are ignored.
+  void receive(const Message& m);
+  // Appends one command (or noop/barrier) to the leader's log. Errors:
+  // kNotLeader (with the leader's id in the message when known).
+  Result<LogPosition> propose(EntryType type, Buffer data);
+  // Appends several commands at consecutive indexes in one go; returns the
+  // position of the first.
+  Result<LogPosition> propose_batch(std::span<const Buffer> commands);
+  // Requests a linearizable read (thesis 6.4). The answer, ok or not,
+  // comes back as a ReadState with this id in a later Ready.
+  void read_index(uint64_t id);
+  // Storage made every log write handed out up to and including the entry
+  // (index, term) durable. Stale notices (the entry was truncated since)
+  // are ignored.
+  void persisted(Index index, Term term);
+
+  // ---- Outputs ----
+
+  bool has_ready() const;
+  Ready take_ready();
+  // The latest time by which tick() must be called next. It changes after
+  // any input, whether or not that input produced a Ready.
+  Nanos next_deadline() const;
+
+  // ---- Queries ----
+
+  NodeId id() const { return config_.id; }
+  Role role() const { return role_; }
+  Term term() const { return hs_.term; }
+  NodeId voted_for() const { return hs_.vote; }
+  NodeId leader() const { return leader_; }
+  Index commit_index() const { return commit_; }
+  Index durable_index() const { return durable_index_; }
+  Index last_index() const { return log_.last_index(); }
+  Term last_term() const { return log_.last_term(); }
+  const LogView& log() const { return log_; }
+  // The latest configuration in the log (in effect: thesis 4.1), and the
+  // latest committed one.
+  const Configuration& configuration() const { return configs_.back().config; }
+  Index configuration_index() const { return configs_.back().index; }
+  const Configuration& committed_configuration() const;
+  Nanos now() const { return now_; }
+  // The leader's view of a follower; nullptr on non-leaders or unknown ids.
+  const Progress* progress(NodeId id) const;
+  const Config& config() const { return config_; }
+
+ private:
+  // raft.cpp
+  void send(NodeId to, MessageBody body);
+  void send_with_term(NodeId to, Term term, MessageBody body);
+  void set_term(Term t);  // new term: forget the vote
+  void reset_election_timer();
+  void emit_committed(Ready* rd);
+  void fail_pending_reads(ErrorCode why);
+
+  // election.cpp
+  void become_follower(Term term, NodeId leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  enum class Campaign { kPreVote, kElection, kTransfer };
+  void campaign(Campaign kind);
+  void handle_request_vote(const Message& m, const RequestVote& rv);
+  void handle_request_vote_response(const Message& m, const RequestVoteResponse& r);
+  bool in_leader_lease() const;
+  bool promotable() const;  // may campaign: a voter of the latest config
+  void check_quorum();
+  void tick_election();
+
+  // replication.cpp
+  void append_local(EntryType type, Buffer data);
+  void broadcast_append();
+  bool maybe_send_append(NodeId to, Progress& pr, bool allow_empty);
+  void broadcast_heartbeat();
+  void send_heartbeat(NodeId to, const Progress& pr);
+  void handle_append_entries(const Message& m, const AppendEntries& ae);
+  void handle_append_entries_response(const Message& m, const AppendEntriesResponse& r);
+  void handle_heartbeat(const Message& m, const Heartbeat& hb);
+  void handle_heartbeat_response(const Message& m, const HeartbeatResponse& r);
+  void maybe_send_ack();
+  bool maybe_commit();
+  void commit_to(Index i);
+  void truncate_log_from(Index i);
+
+  // read_index.cpp
+  void start_read_round(uint64_t id);
+  void advance_reads();
+  void release_reads_waiting_for_term_commit();
+
+  // membership.cpp
+  struct ConfigAt {
+    Index index;
+    Configuration config;
+  };
+  void config_appended(const Entry& e);
+  void configs_truncated(Index from);
+  void apply_configuration_change();  // cache voters, rebuild progress
+  bool is_voter(NodeId id) const { return voters_.contains(id); }
+
+  Config config_;
+  Random rng_;
+  Nanos now_{0};
+
+  // Persistent state (thesis Figure 3.1). hs_reported_ is what the last
+  // Ready asked to persist; hs_ != hs_reported_ means a write is due.
+  HardState hs_;
+  HardState hs_reported_;
+
+  Role role_ = Role::kFollower;
+  NodeId leader_ = kNoNode;
+  // When this node last heard from the current leader (for stickiness).
+  Nanos leader_contact_{-1};
+
+  LogView log_;
+  // Invariant: the storage has been asked to hold exactly log_[.. handed_last_]
+  // (plus pending_truncate_ then log_(handed_last_ ..] in the next Ready).
+  Index handed_last_;
+  std::optional<Index> pending_truncate_;
+  // Invariant: durable_index_ <= last_index(); storage holds log_[.. durable_index_]
+  // durably.
+  Index durable_index_;
+
+  // Invariant: applied_emitted_ <= commit_ <= last_index().
+  Index commit_;
+  Index applied_emitted_;
+  Index commit_hint_reported_;
+
+  // Timers. election_deadline_ drives followers and candidates;
+  // heartbeat_deadline_ and quorum_deadline_ drive leaders.
+  Nanos election_deadline_{0};
+  Nanos heartbeat_deadline_{0};
+  Nanos quorum_deadline_{0};
+
+  // Candidate and pre-candidate: +1 granted, -1 rejected.
+  std::unordered_map<NodeId, int> votes_;
+
+  // Leader only.
+  std::map<NodeId, Progress> progress_;
+  Index term_start_index_;  // index of this leader's first entry (its noop)
+  bool replicate_dirty_ = false;
+
+  // Follower: the highest index it has verified against the current
+  // leader's log in this term, and whether an acknowledgement is owed once
+  // storage catches up.
+  Index verified_match_;
+  bool ack_owed_ = false;
+  Index ack_needed_;  // the last entry of the latest AppendEntries to answer
+  Index last_acked_;  // the highest match index already reported
+
+  // ReadIndex (leader). Rounds are numbered; a read waits until a quorum
+  // has answered a heartbeat of its round or a later one.
+  struct PendingRead {
+    uint64_t id;
+    Index index;
+    uint64_t round;
+  };
+  uint64_t read_round_ = 0;
+  bool read_round_needs_send_ = false;
+  std::deque<PendingRead> pending_reads_;
+  std::vector<uint64_t> reads_awaiting_term_commit_;
+
+  // Configurations: the snapshot's, then one per configuration entry in
+  // the log, in index order. Never empty; back() is in effect.
+  std::vector<ConfigAt> configs_;
+  VoterSets voters_;
+
+  // Output collected for the next Ready.
+  std::vector<Message> out_messages_;
+  std::vector<ReadState> out_reads_;
+};
+
+}  // namespace raft::core

@@ -1,0 +1,67 @@
+// Ready: everything one round of the core asks its caller to do.
+//
+// The contract, which the runtime implements once (src/runtime) and the
+// simulator imitates (tests/sim), in this order:
+//
+//  1. `hard_state`, when set, must be durable before any of `messages` is
+//     sent (a vote or a term must survive a crash before anyone hears of
+//     it; thesis 3.8 / Figure 3.1).
+//  2. Log writes, in the order given: first remove every entry at or after
+//     `truncate_from`, then append `entries`. They may complete later (a
+//     disk thread); the caller reports each completed sync with
+//     Raft::persisted(index, term) of the last entry it made durable. The
+//     core never sends an acknowledgement for an entry before that, and the
+//     leader counts its own log toward commit only up to it.
+//  3. `messages` may then be sent in any order; the network may lose,
+//     reorder or duplicate them. None of them depends on `entries` being
+//     durable: this is what lets a leader send entries to followers while
+//     its own write is in flight (thesis 10.2.1).
+//  4. `committed` entries are applied to the state machine in order, after
+//     the ones of earlier Readys.
+//  5. A read in `reads` with ok() may be served once the state machine has
+//     applied `index`.
+//  6. `commit_hint`, when set, may be stored whenever convenient (it is
+//     only a hint: on restart, entries up to it are applied without
+//     waiting for a leader). It never exceeds the durable log.
+//  7. Call Raft::tick() again no later than `deadline` (also available, after
+//     every input, as Raft::next_deadline()).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/message.hpp"
+#include "util/status.hpp"
+#include "util/types.hpp"
+
+namespace raft::core {
+
+enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* role_name(Role r);
+
+// The outcome of a ReadIndex request (thesis 6.4).
+struct ReadState {
+  uint64_t id = 0;      // the caller's id from Raft::read_index()
+  Index index;          // serve the read once applied >= index
+  ErrorCode error = ErrorCode::kOk;  // kNotLeader or kLeadershipLost: no read
+  bool ok() const { return error == ErrorCode::kOk; }
+};
+
+struct Ready {
+  std::optional<HardState> hard_state;
+  std::optional<Index> truncate_from;
+  std::vector<Entry> entries;
+  std::vector<Message> messages;
+  std::vector<Entry> committed;
+  std::vector<ReadState> reads;
+  std::optional<Index> commit_hint;
+  Nanos deadline{0};
+
+  bool empty() const {
+    return !hard_state && !truncate_from && entries.empty() && messages.empty() &&
+           committed.empty() && reads.empty() && !commit_hint;
+  }
+};
+
+}  // namespace raft::core
