@@ -1,65 +1,14 @@
-// Status and Result<T>: how operating errors travel inside libraft.
-//
-// A Status is OK or an error code plus a human-readable message that says
-// what went wrong and where (a file and offset, a peer address, ...).
-// Result<T> holds either a T or a non-OK Status. Neither throws; callers
-// check ok() and a value is only read from a Result that is ok (asserted).
-//
-// Thread safety: values, safe to copy and move between threads.
+// Status and Result<T> (public: include/raft/status.hpp) plus the helpers
+// the library uses to build and pass them on.
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <utility>
-#include <variant>
 
+#include "raft/status.hpp"
 #include "util/assert.hpp"
 
 namespace raft {
-
-// Error codes shared by every layer. The C API maps them one to one onto
-// RAFT_E* codes, so append only; never renumber.
-enum class ErrorCode : int {
-  kOk = 0,
-  kInvalidArgument,   // the caller passed something meaningless
-  kNotLeader,         // certainly not applied: this node is not the leader
-  kLeadershipLost,    // may still commit: leadership changed mid-flight
-  kTimeout,           // may still commit: the deadline passed first
-  kShutdown,          // certainly not applied: the node is shut down
-  kCorruption,        // stored or received bytes are damaged
-  kIoError,           // the operating system refused an I/O call
-  kNotFound,          // the requested thing does not exist
-  kBusy,              // try again: another operation of this kind is running
-  kUnsupported,       // a version or feature this build does not know
-  kAlreadyExists,     // e.g. bootstrap on a node that has state
-  kAborted,           // the operation was cancelled before completion
-  kInternal,          // a bug; the message says which
-};
-
-std::string_view error_code_name(ErrorCode code) noexcept;
-
-class [[nodiscard]] Status {
- public:
-  Status() noexcept = default;
-  Status(ErrorCode code, std::string message)
-      : code_(code), message_(std::move(message)) {}
-
-  static Status ok_status() noexcept { return Status(); }
-
-  bool ok() const noexcept { return code_ == ErrorCode::kOk; }
-  ErrorCode code() const noexcept { return code_; }
-  const std::string& message() const noexcept { return message_; }
-
-  // "Corruption: segment 0000000001.wal offset 4096: bad checksum"
-  std::string to_string() const;
-
-  // Prefixes the message with context, keeping the code. No-op when OK.
-  Status with_context(std::string_view context) const;
-
- private:
-  ErrorCode code_ = ErrorCode::kOk;
-  std::string message_;
-};
 
 inline Status invalid_argument(std::string m) {
   return Status(ErrorCode::kInvalidArgument, std::move(m));
@@ -73,40 +22,6 @@ inline Status io_error(std::string m) {
 inline Status not_found(std::string m) {
   return Status(ErrorCode::kNotFound, std::move(m));
 }
-
-template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose
-  Result(Status status) : v_(std::move(status)) {  // NOLINT
-    RAFT_ASSERT_MSG(!std::get<Status>(v_).ok(), "Result built from OK status");
-  }
-
-  bool ok() const noexcept { return std::holds_alternative<T>(v_); }
-  const Status& status() const {
-    static const Status kOk;
-    return ok() ? kOk : std::get<Status>(v_);
-  }
-  T& value() & {
-    RAFT_ASSERT_MSG(ok(), "value() of an error Result");
-    return std::get<T>(v_);
-  }
-  const T& value() const& {
-    RAFT_ASSERT_MSG(ok(), "value() of an error Result");
-    return std::get<T>(v_);
-  }
-  T&& value() && {
-    RAFT_ASSERT_MSG(ok(), "value() of an error Result");
-    return std::get<T>(std::move(v_));
-  }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-
- private:
-  std::variant<T, Status> v_;
-};
 
 }  // namespace raft
 

@@ -1,0 +1,125 @@
+// WalLogStore: the LogStore on disk, a directory of segment files.
+//
+// The format (segment names, headers, record framing, seals, the INTENT
+// file) is specified in docs/disk-format.md, "WAL"; wal_format.hpp
+// implements the bytes, this class the life cycle:
+//
+// - append() frames a batch of entries and writes it with one pwrite at the
+//   end of the newest segment; sync() issues one fdatasync for everything
+//   written since the last one (group commit). A segment that fills up is
+//   sealed, synced and followed by a new one, created preallocated.
+// - truncate_suffix() and reset() are made atomic by an intent file that
+//   recovery re-applies; drop_prefix() removes whole segments, oldest first.
+// - open() reads every segment, checks every checksum and builds an index
+//   of 4 bytes an entry (the offset of its record) plus the terms as runs.
+//   Payloads stay on disk; read() preads them into one shared Buffer and
+//   checks their checksums again. A torn tail in the newest segment is cut
+//   with a warning; anything else that is wrong stops open() with an error
+//   naming the file, the offset and what is wrong (the table in
+//   docs/disk-format.md, "Recovery").
+//
+// Thread safety: as LogStore. One thread calls the mutating methods;
+// read(), term_at(), first_index(), last_index() and stats() may run on
+// other threads. The index is behind a reader-writer lock that mutations
+// hold only to publish their changes, never across an fdatasync; a reader
+// holds it while it preads so that a truncation cannot cut bytes under it.
+//
+// Ownership: borrows options.fs, which must outlive the store. Holds
+// `<dir>/LOCK` while open (a second open of the same directory is Busy).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "storage/file_system.hpp"
+#include "storage/log_store.hpp"
+#include "storage/logging.hpp"
+
+namespace raft::storage {
+
+struct WalOptions {
+  FileSystem* fs = nullptr;  // null: default_file_system()
+  // Target size of a segment file; a segment exceeds it only to hold a
+  // single larger entry. At most 1 GiB (offsets in the index are 32-bit).
+  uint64_t segment_bytes = 64ull << 20;
+  // Reserve each segment's space when it is created, so appends write
+  // into allocated blocks.
+  bool preallocate = true;
+  // Warnings (a torn tail cut, leftovers removed). Empty: stderr.
+  LogCallback log;
+  // Read window of the recovery scan.
+  size_t recovery_read_bytes = 1 << 20;
+};
+
+class WalLogStore final : public LogStore {
+ public:
+  // Opens the WAL in `dir`, creating the directory and a first segment if
+  // there is none, and recovers it. Errors: Corruption and Unsupported
+  // naming the file and offset, Busy (another store holds the directory),
+  // InvalidArgument (bad options), IoError.
+  static Result<std::unique_ptr<WalLogStore>> open(const std::string& dir,
+                                                   WalOptions options = {});
+  ~WalLogStore() override;
+
+  Index first_index() const override { return first_index_.load(std::memory_order_acquire); }
+  Index last_index() const override { return last_index_.load(std::memory_order_acquire); }
+  Result<Term> term_at(Index index) override;
+  Status read(Index from, Index to, size_t bytes_max, std::vector<Entry>* out) override;
+  Status append(std::span<const Entry> entries) override;
+  Result<Index> sync() override;
+  Status truncate_suffix(Index from) override;
+  Status drop_prefix(Index up_to) override;
+  Status reset(Index next) override;
+
+  struct Stats {
+    size_t segments = 0;
+    uint64_t entries = 0;
+    // Heap bytes of the in-memory index (offsets and term runs, by capacity).
+    uint64_t index_bytes = 0;
+    uint64_t durable_index = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Segment;
+  struct Intent;
+  WalLogStore(FileSystem* fs, std::string dir, WalOptions options, std::unique_ptr<FileLock> lock);
+
+  Status recover();
+  Status apply_intent_on_open(const Intent& intent, std::vector<std::string>* names);
+  Result<std::unique_ptr<Segment>> create_segment(uint64_t seq, Index first);
+  Status write_intent(const Intent& intent);
+  Status remove_intent();
+  Status cut_newest(Segment* seg, uint64_t end_offset);
+  Status write_batch(const std::string& bytes, const std::vector<uint32_t>& rel_offsets,
+                     std::span<const Entry> entries);
+  Status roll_over();
+  Status fail(Status st);  // remembers st in failed_ and returns it
+
+  const Segment* find_segment(Index index) const;  // mu_ held
+
+  FileSystem* fs_;
+  std::string dir_;
+  WalOptions options_;
+  std::unique_ptr<FileLock> lock_;
+
+  // Guards segments_ and every Segment's index (offsets, term runs, end).
+  mutable std::shared_mutex mu_;
+  // Oldest first; the last one is the one appends go to.
+  // Invariant: seq and indexes are consecutive across segments.
+  std::vector<std::unique_ptr<Segment>> segments_;
+  std::atomic<Index> first_index_{Index(1)};
+  std::atomic<Index> last_index_{Index(0)};
+
+  // Owned by the mutating thread.
+  Term last_term_;
+  std::atomic<Index> durable_index_{Index(0)};
+  bool unsynced_ = false;   // bytes written to the newest segment since its last sync
+  std::string batch_;       // reused encoding buffer
+  Status failed_;           // set by the first failed mutation; sticky
+};
+
+}  // namespace raft::storage
