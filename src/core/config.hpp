@@ -25,6 +25,13 @@ struct Config {
   Nanos election_timeout{std::chrono::milliseconds(1000)};
   // How often a leader sends heartbeats; well below election_timeout.
   Nanos heartbeat_interval{std::chrono::milliseconds(100)};
+  // After its commit index moves, a leader sends a heartbeat (which carries
+  // it) within this long, so followers apply promptly when no append is
+  // going out anyway. At most heartbeat_interval.
+  Nanos commit_timeout{std::chrono::milliseconds(50)};
+  // A leader checks every this long that a quorum answered it in the
+  // period (check-quorum, thesis 6.2). At most election_timeout.
+  Nanos quorum_check_interval{std::chrono::milliseconds(1000)};
 
   // Thesis 9.6: a node first asks whether it could win before it bumps
   // its term, so a partitioned node rejoining does not depose a leader.

@@ -16,7 +16,10 @@ bool Raft::in_leader_lease() const {
 }
 
 void Raft::become_follower(Term term, NodeId leader) {
-  if (term > hs_.term) set_term(term);
+  if (term > hs_.term) {
+    set_term(term);
+    if (role_ == Role::kLeader) step_down_reason_ = StepDownReason::kHigherTerm;
+  }
   if (role_ == Role::kLeader) {
     // Reads waiting for a quorum can no longer be confirmed by us.
     fail_pending_reads(ErrorCode::kLeadershipLost);
@@ -28,6 +31,12 @@ void Raft::become_follower(Term term, NodeId leader) {
   leader_ = leader;
   if (leader != kNoNode) leader_contact_ = now_;
   reset_election_timer();
+}
+
+void Raft::step_down(StepDownReason why) {
+  if (role_ != Role::kLeader) return;
+  step_down_reason_ = why;
+  become_follower(hs_.term, kNoNode);
 }
 
 void Raft::tick_election() {
@@ -95,7 +104,7 @@ void Raft::become_leader() {
   term_start_index_ = log_.last_index() + 1;
   append_local(EntryType::kNoop, Buffer());
   heartbeat_deadline_ = now_;  // assert leadership at once
-  quorum_deadline_ = now_ + config_.election_timeout;
+  quorum_deadline_ = now_ + config_.quorum_check_interval;
   replicate_dirty_ = true;
 }
 
@@ -154,7 +163,10 @@ void Raft::check_quorum() {
     return it != progress_.end() && it->second.recent_active;
   });
   for (auto& [id, pr] : progress_) pr.recent_active = false;
-  if (!ok) become_follower(hs_.term, kNoNode);
+  if (!ok) {
+    step_down_reason_ = StepDownReason::kLostQuorum;
+    become_follower(hs_.term, kNoNode);
+  }
 }
 
 }  // namespace raft::core

@@ -6,6 +6,23 @@
 
 namespace raft::core {
 
+Status Raft::bootstrap(const Configuration& configuration) {
+  std::string why;
+  if (!configuration.valid(&why)) return invalid_argument("bad configuration: " + why);
+  if (configuration.joint()) return invalid_argument("a first configuration cannot be joint");
+  if (log_.last_index() != Index(0) || hs_.term != Term(0))
+    return Status(ErrorCode::kAlreadyExists, "this node already has state (term " +
+                                                 std::to_string(hs_.term.value) + ", last index " +
+                                                 std::to_string(log_.last_index().value) + ")");
+  // Every initial member writes the same entry (1, 1): their logs match
+  // from the start, and any of them may win the first election.
+  set_term(Term(1));
+  log_.append(Entry{Index(1), Term(1), EntryType::kConfiguration, encode_configuration(configuration)});
+  config_appended(log_.at(Index(1)));
+  reset_election_timer();
+  return Status();
+}
+
 const Configuration& Raft::committed_configuration() const {
   for (auto it = configs_.rbegin(); it != configs_.rend(); ++it)
     if (it->index <= commit_) return it->config;

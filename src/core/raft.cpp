@@ -18,6 +18,16 @@ const char* role_name(Role r) {
   return "unknown";
 }
 
+const char* step_down_reason_name(StepDownReason r) {
+  switch (r) {
+    case StepDownReason::kNone: return "none";
+    case StepDownReason::kHigherTerm: return "saw a higher term";
+    case StepDownReason::kLostQuorum: return "lost contact with a quorum (check-quorum)";
+    case StepDownReason::kRequested: return "requested (its own disk stalled or a transfer)";
+  }
+  return "unknown";
+}
+
 const char* progress_state_name(Progress::State s) {
   switch (s) {
     case Progress::State::kProbe: return "probe";
@@ -46,6 +56,9 @@ bool Config::valid(std::string* why) const {
   if (heartbeat_interval <= Nanos(0)) return fail("heartbeat interval must be positive");
   if (heartbeat_interval >= election_timeout)
     return fail("heartbeat interval must be below the election timeout");
+  if (commit_timeout <= Nanos(0)) return fail("commit timeout must be positive");
+  if (quorum_check_interval <= heartbeat_interval || quorum_check_interval > election_timeout)
+    return fail("quorum check interval must be above the heartbeat interval and at most the election timeout");
   if (append_entries_max == 0) return fail("append_entries_max must be at least 1");
   if (append_bytes_max == 0) return fail("append_bytes_max must be at least 1");
   if (inflight_appends_max == 0) return fail("inflight_appends_max must be at least 1");
@@ -99,7 +112,7 @@ void Raft::tick(Nanos now) {
   now_ = now;
   if (role_ == Role::kLeader) {
     if (config_.check_quorum && now_ >= quorum_deadline_) {
-      quorum_deadline_ = now_ + config_.election_timeout;
+      quorum_deadline_ = now_ + config_.quorum_check_interval;
       check_quorum();
       if (role_ != Role::kLeader) return;
     }

@@ -54,6 +54,15 @@ struct InitialState {
   Index commit_hint;
 };
 
+// Why a leader last stepped down (for operators: logs and stats).
+enum class StepDownReason : uint8_t {
+  kNone,
+  kHigherTerm,  // a message carried a higher term (thesis 3.3)
+  kLostQuorum,  // check-quorum: no answer from a majority (thesis 6.2)
+  kRequested,   // the caller asked (e.g. the runtime: its disk stalled)
+};
+const char* step_down_reason_name(StepDownReason r);
+
 // Where a proposal landed in the log. The entry commits at `index` only if
 // the entry applied there has this `term`.
 struct LogPosition {
@@ -85,6 +94,12 @@ class Raft {
   // (index, term) durable. Stale notices (the entry was truncated since)
   // are ignored.
   void persisted(Index index, Term term);
+  // Writes the first configuration of a brand-new cluster: entry 1, term
+  // 1. AlreadyExists unless this node has no log, no snapshot and term 0.
+  Status bootstrap(const Configuration& configuration);
+  // A leader steps down to follower in the same term (it may be elected
+  // again later). The runtime uses it when the leader's own disk stalls.
+  void step_down(StepDownReason why);
 
   // ---- Outputs ----
 
@@ -112,6 +127,7 @@ class Raft {
   Index configuration_index() const { return configs_.back().index; }
   const Configuration& committed_configuration() const;
   Nanos now() const { return now_; }
+  StepDownReason last_step_down_reason() const { return step_down_reason_; }
   // The leader's view of a follower; nullptr on non-leaders or unknown ids.
   const Progress* progress(NodeId id) const;
   const Config& config() const { return config_; }
@@ -180,6 +196,7 @@ class Raft {
 
   Role role_ = Role::kFollower;
   NodeId leader_ = kNoNode;
+  StepDownReason step_down_reason_ = StepDownReason::kNone;
   // When this node last heard from the current leader (for stickiness).
   Nanos leader_contact_{-1};
 

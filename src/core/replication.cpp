@@ -172,6 +172,10 @@ bool Raft::maybe_commit() {
 void Raft::commit_to(Index i) {
   RAFT_ASSERT(i > commit_ && i <= log_.last_index());
   commit_ = i;
+  // Followers learn the new commit index with the next append, or with a
+  // heartbeat within commit_timeout when nothing else goes out.
+  if (role_ == Role::kLeader)
+    heartbeat_deadline_ = std::min(heartbeat_deadline_, now_ + config_.commit_timeout);
   if (role_ == Role::kLeader && commit_ >= term_start_index_) release_reads_waiting_for_term_commit();
 }
 

@@ -50,6 +50,8 @@ core::Config sim_core_config(const ScenarioParams& p) {
   core::Config c;
   c.election_timeout = std::chrono::milliseconds(300);
   c.heartbeat_interval = std::chrono::milliseconds(50);
+  c.commit_timeout = std::chrono::milliseconds(20);
+  c.quorum_check_interval = std::chrono::milliseconds(300);
   c.append_entries_max = p.append_entries_max;
   c.inflight_appends_max = p.inflight_appends_max;
   return c;

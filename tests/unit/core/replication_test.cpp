@@ -378,3 +378,71 @@ TEST(ReplicationTest, MalformedAppendIsDropped) {
 
 }  // namespace
 }  // namespace raft::core::testing
+
+namespace raft::core::testing {
+namespace {
+
+TEST(BootstrapTest, WritesTheFirstConfigurationOnce) {
+  TestNet net;
+  net.add(1, InitialState{});
+  Raft& r = net.raft(1);
+  Configuration conf = voters({1, 2, 3});
+  ASSERT_TRUE(r.bootstrap(conf).ok());
+  Ready rd = r.take_ready();
+  ASSERT_TRUE(rd.hard_state.has_value());
+  EXPECT_EQ(rd.hard_state->term, Term(1));
+  ASSERT_EQ(rd.entries.size(), 1u);
+  EXPECT_EQ(rd.entries[0].index, Index(1));
+  EXPECT_EQ(rd.entries[0].type, EntryType::kConfiguration);
+  EXPECT_EQ(r.configuration(), conf);
+  Status again = r.bootstrap(conf);
+  EXPECT_EQ(again.code(), ErrorCode::kAlreadyExists);
+  Configuration none;
+  TestNet other;
+  other.add(2, InitialState{});
+  EXPECT_EQ(other.raft(2).bootstrap(none).code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(BootstrapTest, SingleBootstrappedNodeElectsItself) {
+  TestNet net;
+  net.add(1, InitialState{});
+  ASSERT_TRUE(net.raft(1).bootstrap(voters({1})).ok());
+  net.elect(1);
+  EXPECT_EQ(net.raft(1).role(), Role::kLeader);
+}
+
+TEST(ReplicationTest, CommitReachesFollowersWithinCommitTimeout) {
+  TestNet net(3);
+  net.elect(1);
+  net.advance_all(10ms);
+  net.settle();
+  ASSERT_TRUE(net.raft(1).propose(EntryType::kCommand, Buffer::from_string("x")).ok());
+  net.settle();
+  Index idx = net.raft(1).last_index();
+  ASSERT_EQ(net.raft(1).commit_index(), idx);
+  EXPECT_LT(net.raft(2).commit_index(), idx) << "nothing told the follower yet";
+  net.advance(1, 5ms);  // commit_timeout, well before the next heartbeat is due
+  net.settle();
+  EXPECT_EQ(net.raft(2).commit_index(), idx);
+}
+
+TEST(ElectionTest, StepDownOnRequestKeepsTheTerm) {
+  TestNet net(3);
+  net.elect(1);
+  Term t = net.raft(1).term();
+  net.raft(1).step_down(StepDownReason::kRequested);
+  EXPECT_EQ(net.raft(1).role(), Role::kFollower);
+  EXPECT_EQ(net.raft(1).term(), t);
+  EXPECT_EQ(net.raft(1).last_step_down_reason(), StepDownReason::kRequested);
+}
+
+TEST(ElectionTest, CheckQuorumStepDownIsReported_6_2) {
+  TestNet net(3);
+  net.elect(1);
+  net.isolate(1);
+  for (int i = 0; i < 25; ++i) net.advance(1, 10ms);
+  EXPECT_EQ(net.raft(1).last_step_down_reason(), StepDownReason::kLostQuorum);
+}
+
+}  // namespace
+}  // namespace raft::core::testing

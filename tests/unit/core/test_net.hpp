@@ -26,6 +26,8 @@ inline Config test_config(uint64_t id) {
   c.id = NodeId(id);
   c.election_timeout = 100ms;
   c.heartbeat_interval = 10ms;
+  c.commit_timeout = 5ms;
+  c.quorum_check_interval = 100ms;
   c.seed = id;
   return c;
 }
