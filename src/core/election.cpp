@@ -18,9 +18,11 @@ bool Raft::in_leader_lease() const {
 void Raft::become_follower(Term term, NodeId leader) {
   if (term > hs_.term) {
     set_term(term);
-    if (role_ == Role::kLeader) step_down_reason_ = StepDownReason::kHigherTerm;
+    if (role_ == Role::kLeader)
+      step_down_reason_ = transfer_ ? StepDownReason::kTransfer : StepDownReason::kHigherTerm;
   }
   if (role_ == Role::kLeader) {
+    finish_change(Status(ErrorCode::kLeadershipLost, "leadership lost; the change may still take effect"), Index(0));
     // Reads waiting for a quorum can no longer be confirmed by us.
     fail_pending_reads(ErrorCode::kLeadershipLost);
     progress_.clear();
@@ -31,6 +33,8 @@ void Raft::become_follower(Term term, NodeId leader) {
   leader_ = leader;
   if (leader != kNoNode) leader_contact_ = now_;
   reset_election_timer();
+  // Thesis 3.10: a transfer ends well once another leader is known.
+  if (transfer_ && leader != kNoNode && leader != config_.id) finish_transfer(Status());
 }
 
 void Raft::step_down(StepDownReason why) {
@@ -106,6 +110,7 @@ void Raft::become_leader() {
   heartbeat_deadline_ = now_;  // assert leadership at once
   quorum_deadline_ = now_ + config_.quorum_check_interval;
   replicate_dirty_ = true;
+  advance_membership();  // finish a joint change an earlier leader left committed
 }
 
 void Raft::handle_request_vote(const Message& m, const RequestVote& rv) {

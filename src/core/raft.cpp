@@ -23,7 +23,9 @@ const char* step_down_reason_name(StepDownReason r) {
     case StepDownReason::kNone: return "none";
     case StepDownReason::kHigherTerm: return "saw a higher term";
     case StepDownReason::kLostQuorum: return "lost contact with a quorum (check-quorum)";
-    case StepDownReason::kRequested: return "requested (its own disk stalled or a transfer)";
+    case StepDownReason::kRequested: return "requested (its own disk stalled)";
+    case StepDownReason::kRemoved: return "removed from the configuration";
+    case StepDownReason::kTransfer: return "leadership transferred";
   }
   return "unknown";
 }
@@ -110,6 +112,11 @@ void Raft::reset_election_timer() {
 void Raft::tick(Nanos now) {
   RAFT_ASSERT_MSG(now >= now_, "time went backwards");
   now_ = now;
+  if (transfer_ && now_ >= transfer_->deadline) {
+    // Thesis 3.10: no new leader within an election timeout; the old
+    // leader (still leading, or again) takes proposals again.
+    finish_transfer(Status(ErrorCode::kTimeout, "no new leader within an election timeout"));
+  }
   if (role_ == Role::kLeader) {
     if (config_.check_quorum && now_ >= quorum_deadline_) {
       quorum_deadline_ = now_ + config_.quorum_check_interval;
@@ -228,7 +235,7 @@ void Raft::persisted(Index index, Term term) {
 
 bool Raft::has_ready() const {
   return replicate_dirty_ || read_round_needs_send_ || hs_ != hs_reported_ || pending_truncate_ ||
-         handed_last_ < log_.last_index() || !out_messages_.empty() || !out_reads_.empty() ||
+         handed_last_ < log_.last_index() || !out_messages_.empty() || !out_reads_.empty() || !out_done_.empty() ||
          applied_emitted_ < commit_ || std::min(commit_, durable_index_) > commit_hint_reported_;
 }
 
@@ -260,6 +267,8 @@ Ready Raft::take_ready() {
   emit_committed(&rd);
   rd.reads = std::move(out_reads_);
   out_reads_.clear();
+  rd.done = std::move(out_done_);
+  out_done_.clear();
   Index hint = std::min(commit_, durable_index_);
   if (hint > commit_hint_reported_) {
     rd.commit_hint = hint;
@@ -270,9 +279,13 @@ Ready Raft::take_ready() {
 }
 
 Nanos Raft::next_deadline() const {
-  if (role_ != Role::kLeader) return election_deadline_;
-  if (config_.check_quorum) return std::min(heartbeat_deadline_, quorum_deadline_);
-  return heartbeat_deadline_;
+  Nanos d = election_deadline_;
+  if (role_ == Role::kLeader) {
+    d = heartbeat_deadline_;
+    if (config_.check_quorum) d = std::min(d, quorum_deadline_);
+  }
+  if (transfer_) d = std::min(d, transfer_->deadline);
+  return d;
 }
 
 const Progress* Raft::progress(NodeId id) const {

@@ -60,8 +60,19 @@ enum class StepDownReason : uint8_t {
   kHigherTerm,  // a message carried a higher term (thesis 3.3)
   kLostQuorum,  // check-quorum: no answer from a majority (thesis 6.2)
   kRequested,   // the caller asked (e.g. the runtime: its disk stalled)
+  kRemoved,     // the committed configuration no longer has it as a voter (4.2.2)
+  kTransfer,    // it handed leadership to another server (3.10)
 };
 const char* step_down_reason_name(StepDownReason r);
+
+// A single-server membership change (thesis 4.2). Adding a voter first
+// adds it as a non-voter and promotes it once it has caught up (4.2.1).
+enum class ConfChangeType : uint8_t { kAddVoter, kAddNonVoter, kRemoveServer, kDemoteVoter };
+struct ConfChange {
+  ConfChangeType type = ConfChangeType::kAddVoter;
+  NodeId id;
+  std::string address;  // for additions
+};
 
 // Where a proposal landed in the log. The entry commits at `index` only if
 // the entry applied there has this `term`.
@@ -100,6 +111,20 @@ class Raft {
   // A leader steps down to follower in the same term (it may be elected
   // again later). The runtime uses it when the leader's own disk stalls.
   void step_down(StepDownReason why);
+  // Starts a membership change (membership.cpp). Immediate errors:
+  // kNotLeader; kBusy while another change is uncommitted, a transfer is
+  // running, or before this leader committed an entry of its term;
+  // kInvalidArgument / kNotFound for a change that makes no sense. The
+  // outcome comes later as a RequestResult with `request_id`.
+  Status change_membership(uint64_t request_id, const ConfChange& change);
+  // Moves to `target` (any number of servers changed) through joint
+  // consensus (thesis 4.3): C_old,new, then C_new.
+  Status change_configuration(uint64_t request_id, const Configuration& target);
+  // Hands leadership to `target` (kNoNode: the most up-to-date voter),
+  // thesis 3.10. Proposals are refused (kBusy) meanwhile. The result is OK
+  // once another leader is known, kTimeout after an election timeout
+  // without one (this node then leads on).
+  Status transfer_leadership(uint64_t request_id, NodeId target);
 
   // ---- Outputs ----
 
@@ -131,6 +156,8 @@ class Raft {
   // The leader's view of a follower; nullptr on non-leaders or unknown ids.
   const Progress* progress(NodeId id) const;
   const Config& config() const { return config_; }
+  // Whether a leadership transfer is under way (proposals are refused).
+  bool transferring() const { return transfer_.has_value(); }
 
  private:
   // raft.cpp
@@ -183,6 +210,15 @@ class Raft {
   void config_appended(const Entry& e);
   void configs_truncated(Index from);
   void apply_configuration_change();  // cache voters, rebuild progress
+  Status check_change_allowed() const;
+  void append_configuration(Configuration c);
+  void advance_membership();  // after commits and acks: next step of a change
+  void finish_change(Status s, Index index);
+  void check_catch_up(NodeId id, const Progress& pr);
+
+  // transfer.cpp
+  void advance_transfer();
+  void finish_transfer(Status s);
   bool is_voter(NodeId id) const { return voters_.contains(id); }
 
   Config config_;
@@ -252,6 +288,30 @@ class Raft {
   // the log, in index order. Never empty; back() is in effect.
   std::vector<ConfigAt> configs_;
   VoterSets voters_;
+
+  // A membership change under way (leader). Single-server changes that
+  // add a voter go through a catch-up stage; joint changes through two
+  // entries.
+  struct PendingChange {
+    uint64_t id = 0;
+    enum class Stage : uint8_t { kCatchUp, kFinal, kJoint } stage = Stage::kFinal;
+    NodeId server;            // kCatchUp: the non-voter being caught up
+    Index round_target;       // kCatchUp: the leader's last index at round start
+    Nanos round_start{0};
+    Configuration target;     // kJoint: the configuration to end in
+    Index entry;              // the entry whose commit moves the change on
+  };
+  std::optional<PendingChange> change_;
+
+  // A leadership transfer under way (thesis 3.10).
+  struct Transfer {
+    uint64_t id = 0;
+    NodeId target;
+    Nanos deadline{0};
+    bool timeout_now_sent = false;
+  };
+  std::optional<Transfer> transfer_;
+  std::vector<RequestResult> out_done_;
 
   // Output collected for the next Ready.
   std::vector<Message> out_messages_;

@@ -48,6 +48,14 @@ struct ReadState {
   bool ok() const { return error == ErrorCode::kOk; }
 };
 
+// The end of a request that takes several steps (a membership change, a
+// leadership transfer).
+struct RequestResult {
+  uint64_t id = 0;
+  Status status;  // OK, or why it failed (kLeadershipLost: may still take effect)
+  Index index;    // the configuration entry that completed it, if any
+};
+
 struct Ready {
   std::optional<HardState> hard_state;
   std::optional<Index> truncate_from;
@@ -56,11 +64,13 @@ struct Ready {
   std::vector<Entry> committed;
   std::vector<ReadState> reads;
   std::optional<Index> commit_hint;
+  // Requests finished (membership changes, transfers): raft.hpp RequestResult.
+  std::vector<RequestResult> done;
   Nanos deadline{0};
 
   bool empty() const {
     return !hard_state && !truncate_from && entries.empty() && messages.empty() &&
-           committed.empty() && reads.empty() && !commit_hint;
+           committed.empty() && reads.empty() && !commit_hint && done.empty();
   }
 };
 

@@ -25,6 +25,7 @@ void Raft::append_local(EntryType type, Buffer data) {
 
 Result<LogPosition> Raft::propose(EntryType type, Buffer data) {
   if (role_ != Role::kLeader) return not_leader_error(leader_);
+  if (transfer_) return Status(ErrorCode::kBusy, "leadership transfer in progress");
   RAFT_ASSERT_MSG(type != EntryType::kConfiguration, "configuration changes have their own call");
   append_local(type, std::move(data));
   return LogPosition{log_.last_index(), hs_.term};
@@ -32,6 +33,7 @@ Result<LogPosition> Raft::propose(EntryType type, Buffer data) {
 
 Result<LogPosition> Raft::propose_batch(std::span<const Buffer> commands) {
   if (role_ != Role::kLeader) return not_leader_error(leader_);
+  if (transfer_) return Status(ErrorCode::kBusy, "leadership transfer in progress");
   LogPosition first{log_.last_index() + 1, hs_.term};
   for (const Buffer& b : commands) append_local(EntryType::kCommand, b);
   return first;
@@ -102,6 +104,9 @@ void Raft::handle_append_entries_response(const Message& m, const AppendEntriesR
       pr.acked_since_heartbeat = true;
       if (pr.state == Progress::State::kProbe) pr.become_replicate();
       if (maybe_commit()) replicate_dirty_ = true;
+      check_catch_up(m.from, pr);
+      if (transfer_ && transfer_->target == m.from) advance_transfer();
+      if (role_ != Role::kLeader) return;  // a commit removed us
     }
     bool sent = maybe_send_append(m.from, pr, false);
     while (sent && pr.state == Progress::State::kReplicate) sent = maybe_send_append(m.from, pr, false);
@@ -140,6 +145,7 @@ void Raft::handle_heartbeat_response(const Message& m, const HeartbeatResponse& 
     pr.read_round_acked = r.read_round;
     advance_reads();
   }
+  check_catch_up(m.from, pr);
   if (pr.match < log_.last_index()) {
     if (pr.state == Progress::State::kReplicate && !pr.acked_since_heartbeat) {
       // Entries are missing and nothing was acknowledged for a whole
@@ -172,6 +178,15 @@ bool Raft::maybe_commit() {
 void Raft::commit_to(Index i) {
   RAFT_ASSERT(i > commit_ && i <= log_.last_index());
   commit_ = i;
+  if (role_ == Role::kLeader) {
+    advance_membership();
+    // Thesis 4.2.2: a leader that is not a voter of the committed
+    // configuration steps down (it managed the change that removed it).
+    if (configuration_index() <= commit_ && !is_voter(config_.id)) {
+      step_down(StepDownReason::kRemoved);
+      return;
+    }
+  }
   // Followers learn the new commit index with the next append, or with a
   // heartbeat within commit_timeout when nothing else goes out.
   if (role_ == Role::kLeader)

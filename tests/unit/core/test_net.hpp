@@ -66,6 +66,7 @@ class TestNet {
     std::optional<Index> unsynced_truncate;
     std::vector<Entry> applied;
     std::vector<ReadState> reads;
+    std::vector<RequestResult> done;
     Config config;
   };
 
@@ -137,6 +138,7 @@ class TestNet {
       }
       for (Entry& e : rd.committed) n.applied.push_back(e);
       for (ReadState& r : rd.reads) n.reads.push_back(r);
+      for (RequestResult& r : rd.done) n.done.push_back(r);
       if (auto_persist) persist(id);
     }
   }
