@@ -48,6 +48,13 @@ struct Config {
   size_t inflight_appends_max = 256;       // pipelined AppendEntries in flight
   size_t inflight_bytes_max = 32u << 20;   // payload bytes in flight
 
+  // Entries kept in the log after a snapshot, so that a follower a little
+  // behind catches up from the log rather than by a snapshot transfer.
+  uint64_t trailing_entries = 10240;
+  // InstallSnapshot streaming: bytes per chunk and chunks in flight.
+  size_t snapshot_chunk_bytes = 1 << 20;
+  size_t snapshot_chunks_inflight = 4;
+
   // Seeds the core's own PRNG (election timeout jitter).
   uint64_t seed = 1;
 

@@ -73,9 +73,30 @@ struct HeartbeatResponse {
 // Leadership transfer (thesis 3.10): "start an election now".
 struct TimeoutNow {};
 
+// InstallSnapshot (thesis 5.3), streamed in chunks: every chunk carries the
+// snapshot's metadata so that a follower can start, resume or restart a
+// transfer from any chunk.
+struct InstallSnapshot {
+  Index last_index;               // the snapshot replaces the log up to here
+  Term last_term;
+  Configuration configuration;    // the configuration as of last_index
+  Index configuration_index;
+  uint64_t size_bytes = 0;        // the whole snapshot
+  uint32_t crc32c = 0;            // of the whole snapshot's bytes
+  uint64_t offset = 0;            // of this chunk
+  Buffer data;
+  bool last = false;              // this chunk ends the snapshot
+};
+
+struct InstallSnapshotResponse {
+  Index last_index;               // which snapshot this answers
+  uint64_t next_offset = 0;       // bytes the follower holds in a row; send from here
+  bool installed = false;         // the follower has installed it (or already had it)
+};
+
 using MessageBody = std::variant<RequestVote, RequestVoteResponse, AppendEntries,
                                  AppendEntriesResponse, Heartbeat, HeartbeatResponse,
-                                 TimeoutNow>;
+                                 TimeoutNow, InstallSnapshot, InstallSnapshotResponse>;
 
 struct Message {
   NodeId from;

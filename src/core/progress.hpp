@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <deque>
 
+#include "core/config.hpp"
+#include "core/ready.hpp"
 #include "util/types.hpp"
 
 namespace raft::core {
@@ -83,6 +85,16 @@ struct Progress {
   uint64_t read_round_acked = 0;
   Inflights inflights;
 
+  // kSnapshot: the snapshot being streamed and how far.
+  struct SnapshotSend {
+    SnapshotInfo info;
+    uint64_t requested = 0;  // bytes asked of the caller so far
+    uint64_t acked = 0;      // bytes the follower holds in a row
+    Nanos last_progress{0};  // when `acked` last moved
+    bool empty_chunk_requested = false;  // a 0-byte snapshot's single chunk
+  };
+  std::optional<SnapshotSend> snapshot;
+
   bool paused() const {
     switch (state) {
       case State::kProbe: return probe_sent;
@@ -96,6 +108,7 @@ struct Progress {
     state = State::kProbe;
     probe_sent = false;
     rounds_without_ack = 0;
+    snapshot.reset();
     next = match + 1;
     inflights.clear();
   }
@@ -103,6 +116,7 @@ struct Progress {
     state = State::kReplicate;
     probe_sent = false;
     rounds_without_ack = 0;
+    snapshot.reset();
     next = match + 1;
     inflights.clear();
   }

@@ -43,7 +43,8 @@ const char* message_type_name(const MessageBody& body) {
   static const char* const kNames[] = {"RequestVote",       "RequestVoteResponse",
                                        "AppendEntries",     "AppendEntriesResponse",
                                        "Heartbeat",         "HeartbeatResponse",
-                                       "TimeoutNow"};
+                                       "TimeoutNow",        "InstallSnapshot",
+                                       "InstallSnapshotResponse"};
   static_assert(std::variant_size_v<MessageBody> == std::size(kNames));
   return kNames[body.index()];
 }
@@ -74,17 +75,42 @@ Raft::Raft(const Config& config, InitialState state, Nanos now)
   RAFT_ASSERT_MSG(config_.valid(&why), why.c_str());
   hs_ = state.hard_state;
   hs_reported_ = hs_;
-  log_ = LogView(state.snapshot_index, state.snapshot_term);
-  configs_.push_back({state.snapshot_index, std::move(state.snapshot_configuration)});
-  for (Entry& e : state.entries) {
-    bool is_config = e.type == EntryType::kConfiguration;
+  snapshot_ = state.snapshot;
+  const SnapshotInfo& snap = state.snapshot;
+  // The log starts right after the snapshot, or overlaps it (entries kept
+  // after compaction); then its first entry becomes the base. A log that
+  // disagrees with the snapshot or leaves a gap after it is dropped: the
+  // snapshot is the committed truth (the runtime checks this too).
+  std::vector<Entry>& es = state.entries;
+  bool usable = es.empty() || (snap.empty() ? es.front().index == Index(1)
+                                            : es.front().index <= snap.index + 1);
+  if (usable && !snap.empty() && !es.empty() && es.front().index <= snap.index) {
+    if (es.back().index < snap.index) {
+      usable = false;
+    } else {
+      const Entry& at = es[snap.index.value - es.front().index.value];
+      usable = at.term == snap.term;
+    }
+  }
+  if (!usable) es.clear();
+  size_t from = 0;
+  if (!es.empty() && es.front().index <= snap.index) {
+    log_ = LogView(es.front().index, es.front().term);
+    from = 1;
+  } else {
+    log_ = LogView(snap.index, snap.term);
+  }
+  configs_.push_back({snap.configuration_index, snap.configuration});
+  for (size_t k = from; k < es.size(); ++k) {
+    Entry& e = es[k];
+    bool is_config = e.type == EntryType::kConfiguration && e.index > snap.configuration_index;
     log_.append(std::move(e));
     if (is_config) config_appended(log_.at(log_.last_index()));
   }
   handed_last_ = log_.last_index();
   durable_index_ = log_.last_index();
-  commit_ = std::max(state.snapshot_index, std::min(state.commit_hint, log_.last_index()));
-  applied_emitted_ = state.snapshot_index;
+  commit_ = std::max(snap.index, std::min(state.commit_hint, log_.last_index()));
+  applied_emitted_ = snap.index;
   commit_hint_reported_ = commit_;
   apply_configuration_change();
   reset_election_timer();
@@ -157,6 +183,11 @@ bool well_formed(const Message& m) {
       ++expect;
     }
   }
+  if (const auto* is = std::get_if<InstallSnapshot>(&m.body)) {
+    if (is->last_term > m.term || is->last_index == Index(0)) return false;
+    if (is->offset > is->size_bytes || is->data.size() > is->size_bytes - is->offset) return false;
+    if (is->configuration_index > is->last_index || !is->configuration.valid(nullptr)) return false;
+  }
   return true;
 }
 
@@ -170,7 +201,8 @@ void Raft::receive(const Message& m) {
   const auto* rvr = std::get_if<RequestVoteResponse>(&m.body);
   bool from_leader = std::holds_alternative<AppendEntries>(m.body) ||
                      std::holds_alternative<Heartbeat>(m.body) ||
-                     std::holds_alternative<TimeoutNow>(m.body);
+                     std::holds_alternative<TimeoutNow>(m.body) ||
+                     std::holds_alternative<InstallSnapshot>(m.body);
 
   if (m.term > hs_.term) {
     if (rv && rv->pre_vote) {
@@ -188,7 +220,8 @@ void Raft::receive(const Message& m) {
   } else if (m.term < hs_.term) {
     // Thesis 3.3: a stale request is rejected with our term so that its
     // sender (a deposed leader or an old candidate) steps down.
-    if (std::holds_alternative<AppendEntries>(m.body) || std::holds_alternative<Heartbeat>(m.body)) {
+    if (std::holds_alternative<AppendEntries>(m.body) || std::holds_alternative<Heartbeat>(m.body) ||
+        std::holds_alternative<InstallSnapshot>(m.body)) {
       AppendEntriesResponse r;
       r.last_log_index = log_.last_index();
       send(m.from, r);
@@ -207,6 +240,8 @@ void Raft::receive(const Message& m) {
         else if constexpr (std::is_same_v<T, AppendEntriesResponse>) handle_append_entries_response(m, body);
         else if constexpr (std::is_same_v<T, Heartbeat>) handle_heartbeat(m, body);
         else if constexpr (std::is_same_v<T, HeartbeatResponse>) handle_heartbeat_response(m, body);
+        else if constexpr (std::is_same_v<T, InstallSnapshot>) handle_install_snapshot(m, body);
+        else if constexpr (std::is_same_v<T, InstallSnapshotResponse>) handle_install_snapshot_response(m, body);
         else if constexpr (std::is_same_v<T, TimeoutNow>) {
           // Thesis 3.10: the leader asks us to start an election at once,
           // even inside its lease. (Transfer itself: the snapshot issue.)
@@ -236,6 +271,7 @@ void Raft::persisted(Index index, Term term) {
 bool Raft::has_ready() const {
   return replicate_dirty_ || read_round_needs_send_ || hs_ != hs_reported_ || pending_truncate_ ||
          handed_last_ < log_.last_index() || !out_messages_.empty() || !out_reads_.empty() || !out_done_.empty() ||
+         out_install_ || out_compact_to_ || !out_snapshot_reads_.empty() || !out_snapshot_chunks_.empty() ||
          applied_emitted_ < commit_ || std::min(commit_, durable_index_) > commit_hint_reported_;
 }
 
@@ -269,6 +305,14 @@ Ready Raft::take_ready() {
   out_reads_.clear();
   rd.done = std::move(out_done_);
   out_done_.clear();
+  rd.install = std::move(out_install_);
+  out_install_.reset();
+  rd.compact_to = out_compact_to_;
+  out_compact_to_.reset();
+  rd.snapshot_reads = std::move(out_snapshot_reads_);
+  out_snapshot_reads_.clear();
+  rd.snapshot_chunks = std::move(out_snapshot_chunks_);
+  out_snapshot_chunks_.clear();
   Index hint = std::min(commit_, durable_index_);
   if (hint > commit_hint_reported_) {
     rd.commit_hint = hint;

@@ -42,12 +42,11 @@ namespace raft::core {
 // durable.
 struct InitialState {
   HardState hard_state;
-  // The latest snapshot, if any (snapshot_index 0 = none).
-  Index snapshot_index;
-  Term snapshot_term;
-  Configuration snapshot_configuration;
-  // The log after the snapshot, in index order, starting at
-  // snapshot_index + 1.
+  // The latest snapshot, if any (index 0: none). The state machine has
+  // been restored from it (or holds its state already).
+  SnapshotInfo snapshot;
+  // The log in index order. Without a snapshot it starts at 1; with one it
+  // starts at or before snapshot.index + 1 (entries kept after compaction).
   std::vector<Entry> entries;
   // Entries up to here are known committed (a lazily stored hint); they
   // are applied at once, without waiting for a leader.
@@ -120,6 +119,24 @@ class Raft {
   // Moves to `target` (any number of servers changed) through joint
   // consensus (thesis 4.3): C_old,new, then C_new.
   Status change_configuration(uint64_t request_id, const Configuration& target);
+  // ---- Snapshots (snapshot.cpp) ----
+
+  // The caller stored a snapshot of the state machine (info.index at most
+  // the last index it was given to apply). The log is compacted up to
+  // info.index - trailing_entries (Ready::compact_to).
+  void snapshot_taken(const SnapshotInfo& info);
+  // Leader: the bytes a SnapshotRead asked for (`last`: they end the
+  // snapshot), or an error (the transfer restarts with the newest snapshot).
+  void snapshot_chunk_read(NodeId peer, const std::string& id, uint64_t offset, Buffer data, bool last,
+                           const Status& status);
+  // Follower: the chunks of `info.index` from `leader` are written up to
+  // next_offset. With `installed` the caller has committed the snapshot
+  // (checksum verified) under `info.id`: the core installs it
+  // (Ready::install). A failed write restarts the transfer.
+  void snapshot_chunk_written(NodeId leader, const SnapshotInfo& info, uint64_t next_offset, bool installed,
+                              const Status& status);
+  const SnapshotInfo& latest_snapshot() const { return snapshot_; }
+
   // Hands leadership to `target` (kNoNode: the most up-to-date voter),
   // thesis 3.10. Proposals are refused (kBusy) meanwhile. The result is OK
   // once another leader is known, kTimeout after an election timeout
@@ -192,6 +209,13 @@ class Raft {
   void handle_append_entries_response(const Message& m, const AppendEntriesResponse& r);
   void handle_heartbeat(const Message& m, const Heartbeat& hb);
   void handle_heartbeat_response(const Message& m, const HeartbeatResponse& r);
+
+  // snapshot.cpp
+  void start_snapshot_transfer(NodeId to, Progress& pr);
+  void request_snapshot_chunks(NodeId to, Progress& pr);
+  void handle_install_snapshot(const Message& m, const InstallSnapshot& is);
+  void handle_install_snapshot_response(const Message& m, const InstallSnapshotResponse& r);
+  void compact_configs(Index upto);
   void maybe_send_ack();
   bool maybe_commit();
   void commit_to(Index i);
@@ -283,6 +307,13 @@ class Raft {
   bool read_round_needs_send_ = false;
   std::deque<PendingRead> pending_reads_;
   std::vector<uint64_t> reads_awaiting_term_commit_;
+
+  // The latest snapshot (taken here or installed from a leader).
+  SnapshotInfo snapshot_;
+  std::vector<SnapshotRead> out_snapshot_reads_;
+  std::vector<SnapshotChunk> out_snapshot_chunks_;
+  std::optional<Ready::Install> out_install_;
+  std::optional<Index> out_compact_to_;
 
   // Configurations: the snapshot's, then one per configuration entry in
   // the log, in index order. Never empty; back() is in effect.

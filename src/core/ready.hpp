@@ -25,9 +25,15 @@
 //     waiting for a leader). It never exceeds the durable log.
 //  7. Call Raft::tick() again no later than `deadline` (also available, after
 //     every input, as Raft::next_deadline()).
+//  8. Snapshots: `install` comes before `committed` (whose entries follow
+//     the snapshot): restore the state machine from it and reset or
+//     compact the log as it says, then go on; `compact_to` may be done
+//     whenever convenient (it never passes a snapshot); serve
+//     `snapshot_reads` and `snapshot_chunks` asynchronously and report.
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
@@ -38,6 +44,38 @@
 namespace raft::core {
 
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+
+// A snapshot of the state machine as the core knows it; its bytes are in
+// the caller's snapshot store under `id`.
+struct SnapshotInfo {
+  std::string id;
+  Index index;                 // last entry it covers
+  Term term;                   // that entry's term
+  Configuration configuration; // the configuration as of `index`
+  Index configuration_index;
+  uint64_t size_bytes = 0;
+  uint32_t crc32c = 0;
+  bool empty() const { return index == Index(0); }
+};
+
+// Leader: read these bytes of snapshot `id` and hand them back with
+// Raft::snapshot_chunk_read() (they go to `peer` as InstallSnapshot).
+struct SnapshotRead {
+  NodeId peer;
+  std::string id;
+  uint64_t offset = 0;
+  size_t bytes_max = 0;
+};
+
+// Follower: a chunk of the leader's snapshot to write; report with
+// Raft::snapshot_chunk_written().
+struct SnapshotChunk {
+  NodeId from;
+  SnapshotInfo info;  // id empty: the follower names its copy
+  uint64_t offset = 0;
+  Buffer data;
+  bool last = false;
+};
 const char* role_name(Role r);
 
 // The outcome of a ReadIndex request (thesis 6.4).
@@ -64,13 +102,29 @@ struct Ready {
   std::vector<Entry> committed;
   std::vector<ReadState> reads;
   std::optional<Index> commit_hint;
-  // Requests finished (membership changes, transfers): raft.hpp RequestResult.
+  // Requests finished (membership changes, transfers).
   std::vector<RequestResult> done;
+  // Snapshots (thesis 5): drop log entries up to compact_to (a snapshot
+  // covers them); leaders read snapshot bytes to send; followers write
+  // chunks they receive; `install` replaces the state machine with a
+  // snapshot and the log with the part after it (see Raft::snapshot_*).
+  std::optional<Index> compact_to;
+  std::vector<SnapshotRead> snapshot_reads;
+  std::vector<SnapshotChunk> snapshot_chunks;
+  struct Install {
+    SnapshotInfo info;
+    // true: the log still holds entries after info.index: keep them and
+    // drop the prefix; false: discard the log, the next entry is
+    // info.index + 1.
+    bool keep_log;
+  };
+  std::optional<Install> install;
   Nanos deadline{0};
 
   bool empty() const {
     return !hard_state && !truncate_from && entries.empty() && messages.empty() &&
-           committed.empty() && reads.empty() && !commit_hint && done.empty();
+           committed.empty() && reads.empty() && !commit_hint && done.empty() && !compact_to &&
+           snapshot_reads.empty() && snapshot_chunks.empty() && !install;
   }
 };
 

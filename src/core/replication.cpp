@@ -53,9 +53,11 @@ bool Raft::maybe_send_append(NodeId to, Progress& pr, bool allow_empty) {
   if (pr.paused()) return false;
   Index prev = pr.next - 1;
   std::optional<Term> prev_term = log_.term_at(prev);
-  // Without log compaction (the snapshot issue) every index the leader
-  // could need is in its log.
-  RAFT_ASSERT_MSG(prev_term.has_value(), "follower needs a snapshot");
+  if (!prev_term) {
+    // Compacted away (thesis 5.1): the follower needs the snapshot.
+    start_snapshot_transfer(to, pr);
+    return false;
+  }
   std::vector<Entry> entries;
   if (pr.next <= log_.last_index())
     entries = log_.slice(pr.next, config_.append_entries_max, config_.append_bytes_max);
@@ -146,7 +148,16 @@ void Raft::handle_heartbeat_response(const Message& m, const HeartbeatResponse& 
     advance_reads();
   }
   check_catch_up(m.from, pr);
-  if (pr.match < log_.last_index()) {
+  if (pr.state == Progress::State::kSnapshot && pr.snapshot &&
+      now_ - pr.snapshot->last_progress > config_.election_timeout) {
+    // A snapshot transfer that stopped moving (a chunk lost with a
+    // connection): resend from what the follower holds.
+    pr.snapshot->requested = pr.snapshot->acked;
+    pr.snapshot->empty_chunk_requested = false;
+    pr.snapshot->last_progress = now_;
+    request_snapshot_chunks(m.from, pr);
+  }
+  if (pr.match < log_.last_index() && pr.state != Progress::State::kSnapshot) {
     if (pr.state == Progress::State::kReplicate && !pr.acked_since_heartbeat) {
       // Entries are missing and nothing was acknowledged for a whole
       // heartbeat round: assume a message was lost and probe again.

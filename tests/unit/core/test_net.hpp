@@ -68,6 +68,15 @@ class TestNet {
     std::vector<ReadState> reads;
     std::vector<RequestResult> done;
     Config config;
+    // Snapshots: stored ones by id, the latest, and chunks being received.
+    std::map<std::string, std::string> snapshots;
+    SnapshotInfo latest_snapshot;
+    std::string incoming;
+    uint64_t disk_base = 0;  // disk[k] has index disk_base + k + 1
+    std::optional<Ready::Install> last_install;
+    std::optional<Index> last_compact;
+    bool fail_snapshot_reads = false;
+    bool drop_snapshot_chunks = false;
   };
 
   // A cluster of `n` voters, all bootstrapped with the same configuration.
@@ -97,12 +106,36 @@ class TestNet {
     return *n.raft;
   }
 
+  // Takes a snapshot on a node at its last applied entry: the "state" is
+  // the applied payloads joined (enough to check what arrives).
+  SnapshotInfo take_snapshot(uint64_t id) {
+    Node& n = nodes_.at(id);
+    Raft& r = *n.raft;
+    Index upto = n.applied.empty() ? Index(0) : n.applied.back().index;
+    SnapshotInfo info;
+    info.index = upto;
+    info.term = *r.log().term_at(upto);
+    info.configuration = r.committed_configuration();
+    info.configuration_index = r.configuration_index() <= upto ? r.configuration_index() : Index(1);
+    std::string bytes = n.latest_snapshot.empty() ? "" : n.snapshots[n.latest_snapshot.id];
+    for (const Entry& e : n.applied)
+      if (e.index > n.latest_snapshot.index) bytes += std::string(e.data.view()) + ";";
+    info.id = "snap" + std::to_string(upto.value);
+    info.size_bytes = bytes.size();
+    n.snapshots[info.id] = bytes;
+    n.latest_snapshot = info;
+    r.snapshot_taken(info);
+    flush_node(id);
+    return info;
+  }
+
   // Crashes a node (losing what was not durable) and starts it again.
   Raft& restart(uint64_t id, Index commit_hint = Index(0)) {
     Node& n = nodes_.at(id);
     InitialState st;
     st.hard_state = n.disk_hs;
     st.entries = n.disk;
+    st.snapshot = n.latest_snapshot;
     st.commit_hint = commit_hint;
     n.unsynced.clear();
     n.unsynced_truncate.reset();
@@ -139,6 +172,41 @@ class TestNet {
       for (Entry& e : rd.committed) n.applied.push_back(e);
       for (ReadState& r : rd.reads) n.reads.push_back(r);
       for (RequestResult& r : rd.done) n.done.push_back(r);
+      if (rd.install) {
+        n.last_install = rd.install;
+        n.latest_snapshot = rd.install->info;
+        n.applied.clear();  // the state machine is the snapshot's now
+        if (!rd.install->keep_log) {
+          n.disk.clear();
+          n.disk_base = rd.install->info.index.value;
+          n.unsynced.clear();
+          n.unsynced_truncate.reset();
+        }
+      }
+      if (rd.compact_to) n.last_compact = rd.compact_to;
+      for (const SnapshotRead& r : rd.snapshot_reads) {
+        if (n.fail_snapshot_reads) {
+          n.raft->snapshot_chunk_read(r.peer, r.id, r.offset, Buffer(), false, Status(ErrorCode::kNotFound, "gone"));
+          continue;
+        }
+        const std::string& bytes = n.snapshots.at(r.id);
+        size_t len = std::min<size_t>(r.bytes_max, bytes.size() - r.offset);
+        bool last = r.offset + len == bytes.size();
+        n.raft->snapshot_chunk_read(r.peer, r.id, r.offset, Buffer::copy_of(bytes.data() + r.offset, len), last, Status());
+      }
+      for (const SnapshotChunk& c : rd.snapshot_chunks) {
+        if (n.drop_snapshot_chunks) continue;
+        if (c.offset == 0) n.incoming.clear();
+        if (c.offset == n.incoming.size()) n.incoming.append(c.data.view());
+        SnapshotInfo info = c.info;
+        if (c.last && n.incoming.size() == info.size_bytes) {
+          info.id = "recv" + std::to_string(info.index.value);
+          n.snapshots[info.id] = n.incoming;
+          n.raft->snapshot_chunk_written(c.from, info, n.incoming.size(), true, Status());
+        } else {
+          n.raft->snapshot_chunk_written(c.from, info, n.incoming.size(), false, Status());
+        }
+      }
       if (auto_persist) persist(id);
     }
   }
@@ -148,12 +216,12 @@ class TestNet {
     Node& n = nodes_.at(id);
     if (n.unsynced_truncate) {
       Index t = *n.unsynced_truncate;
-      if (t.value <= n.disk.size()) n.disk.resize(t.value - 1);
+      if (t.value <= n.disk_base + n.disk.size()) n.disk.resize(t.value - 1 - n.disk_base);
       n.unsynced_truncate.reset();
     }
     if (n.unsynced.empty()) return;
     for (Entry& e : n.unsynced) {
-      EXPECT_EQ(e.index.value, n.disk.size() + 1);
+      EXPECT_EQ(e.index.value, n.disk_base + n.disk.size() + 1);
       n.disk.push_back(e);
     }
     Entry last = n.unsynced.back();
