@@ -7,7 +7,17 @@
 
 namespace raft::core {
 
-bool Raft::promotable() const { return is_voter(config_.id); }
+bool Raft::promotable() const {
+  if (is_voter(config_.id)) return true;
+  // Also a voter of the previous configuration while the latest (which
+  // demotes or removes it) is uncommitted: it may hold the only copy of
+  // that change (a leader that removed itself and crashed), and voters
+  // still under the previous configuration cannot win without its vote.
+  // It campaigns under its latest configuration, and steps down once that
+  // commits (thesis 4.2.2).
+  return configs_.size() >= 2 && configuration_index() > commit_ &&
+         configs_[configs_.size() - 2].config.is_voter(config_.id);
+}
 
 bool Raft::in_leader_lease() const {
   if (!config_.check_quorum) return false;
@@ -167,6 +177,8 @@ void Raft::check_quorum() {
     auto it = progress_.find(id);
     return it != progress_.end() && it->second.recent_active;
   });
+  // Removed servers that stayed silent for this interval are let go.
+  if (prune_pending_ && configuration_index() <= commit_) apply_configuration_change();
   for (auto& [id, pr] : progress_) pr.recent_active = false;
   if (!ok) {
     step_down_reason_ = StepDownReason::kLostQuorum;

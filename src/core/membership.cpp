@@ -32,6 +32,14 @@ const Configuration& Raft::committed_configuration() const {
   return configs_.front().config;
 }
 
+bool Raft::removed_from_cluster() const {
+  const Configuration& committed = committed_configuration();
+  if (committed.servers.empty() || committed.is_member(config_.id)) return false;
+  for (const ConfigAt& c : configs_)
+    if (c.index <= commit_ && c.config.is_member(config_.id)) return true;
+  return false;
+}
+
 void Raft::config_appended(const Entry& e) {
   Configuration c;
   // receive() drops messages carrying undecodable configurations, and
@@ -54,18 +62,38 @@ void Raft::apply_configuration_change() {
   const Configuration& c = configuration();
   voters_ = VoterSets::of(c);
   if (role_ != Role::kLeader) return;
-  // Replicate to every member (voters and non-voters) but ourselves.
+  // Replicate to every member (voters and non-voters) but ourselves, and
+  // to servers being removed until they learn that their removal
+  // committed (and can shut down).
   std::vector<NodeId> members;
-  for (const Server& s : c.servers) members.push_back(s.id);
-  for (NodeId id : c.old_voters) members.push_back(id);
+  for (const Configuration* conf : {&c, &committed_configuration()}) {
+    for (const Server& s : conf->servers) members.push_back(s.id);
+    for (NodeId id : conf->old_voters) members.push_back(id);
+  }
   for (NodeId id : members) {
     if (id == config_.id || progress_.count(id)) continue;
     progress_.emplace(id, Progress(log_.last_index() + 1, config_.inflight_appends_max,
                                    config_.inflight_bytes_max));
   }
+  prune_pending_ = false;
+  for (NodeId id : members) prune_pending_ |= id != config_.id && !c.is_member(id);
   for (auto it = progress_.begin(); it != progress_.end();) {
     bool member = std::find(members.begin(), members.end(), it->first) != members.end();
-    it = member ? std::next(it) : progress_.erase(it);
+    if (member) {
+      ++it;
+      continue;
+    }
+    // A server whose removal has committed keeps receiving the log until
+    // it holds the entry that removes it, so a last heartbeat can tell it
+    // that entry committed (and it can shut down). One that has gone
+    // quiet (no answer since the last quorum check) is dropped at once.
+    if (it->second.match < configuration_index() && it->second.recent_active) {
+      prune_pending_ = true;
+      ++it;
+      continue;
+    }
+    send_heartbeat(it->first, it->second);
+    it = progress_.erase(it);
   }
 }
 
@@ -213,6 +241,8 @@ void Raft::advance_membership() {
     }
     return;
   }
+  // Servers whose removal just committed: stop replicating to them.
+  if (prune_pending_ && configuration_index() <= commit_) apply_configuration_change();
   if (!change_) return;
   if (change_->entry > commit_) return;  // wait for the entry to commit
   switch (change_->stage) {

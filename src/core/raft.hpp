@@ -136,6 +136,13 @@ class Raft {
   void snapshot_chunk_written(NodeId leader, const SnapshotInfo& info, uint64_t next_offset, bool installed,
                               const Status& status);
   const SnapshotInfo& latest_snapshot() const { return snapshot_; }
+  // Leader: replaces the cluster's state with a snapshot the user gave
+  // (Hashicorp's Restore). info.index must be last_index() + 1 and
+  // info.term the current term (else kBusy: entries arrived meanwhile).
+  // The log restarts after it, followers receive it by InstallSnapshot,
+  // and a noop is appended; returns the noop's position, whose commit
+  // means a majority holds the snapshot.
+  Result<LogPosition> restore_snapshot(const SnapshotInfo& info);
 
   // Hands leadership to `target` (kNoNode: the most up-to-date voter),
   // thesis 3.10. Proposals are refused (kBusy) meanwhile. The result is OK
@@ -168,6 +175,10 @@ class Raft {
   const Configuration& configuration() const { return configs_.back().config; }
   Index configuration_index() const { return configs_.back().index; }
   const Configuration& committed_configuration() const;
+  // True once a committed configuration no longer names this node while an
+  // earlier one did: it was removed (a joining node, which sees older
+  // configurations without itself first, is not).
+  bool removed_from_cluster() const;
   Nanos now() const { return now_; }
   StepDownReason last_step_down_reason() const { return step_down_reason_; }
   // The leader's view of a follower; nullptr on non-leaders or unknown ids.
@@ -333,6 +344,8 @@ class Raft {
     Index entry;              // the entry whose commit moves the change on
   };
   std::optional<PendingChange> change_;
+  // Progress is kept for servers whose removal has not committed yet.
+  bool prune_pending_ = false;
 
   // A leadership transfer under way (thesis 3.10).
   struct Transfer {

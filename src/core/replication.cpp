@@ -106,12 +106,20 @@ void Raft::handle_append_entries_response(const Message& m, const AppendEntriesR
       pr.acked_since_heartbeat = true;
       if (pr.state == Progress::State::kProbe) pr.become_replicate();
       if (maybe_commit()) replicate_dirty_ = true;
-      check_catch_up(m.from, pr);
-      if (transfer_ && transfer_->target == m.from) advance_transfer();
       if (role_ != Role::kLeader) return;  // a commit removed us
+      // A removed server that now holds its removal is let go.
+      if (prune_pending_ && configuration_index() <= commit_) apply_configuration_change();
+      it = progress_.find(m.from);
+      if (it == progress_.end()) return;
+      check_catch_up(m.from, it->second);
+      if (transfer_ && transfer_->target == m.from) advance_transfer();
+      if (role_ != Role::kLeader) return;
+      it = progress_.find(m.from);
+      if (it == progress_.end()) return;
     }
-    bool sent = maybe_send_append(m.from, pr, false);
-    while (sent && pr.state == Progress::State::kReplicate) sent = maybe_send_append(m.from, pr, false);
+    Progress& cur = it->second;
+    bool sent = maybe_send_append(m.from, cur, false);
+    while (sent && cur.state == Progress::State::kReplicate) sent = maybe_send_append(m.from, cur, false);
     return;
   }
 

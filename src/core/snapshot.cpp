@@ -38,6 +38,36 @@ void Raft::snapshot_taken(const SnapshotInfo& info) {
 
 // ---- leader ----
 
+Result<LogPosition> Raft::restore_snapshot(const SnapshotInfo& info) {
+  if (role_ != Role::kLeader) return Status(ErrorCode::kNotLeader, "not leader");
+  if (transfer_) return Status(ErrorCode::kBusy, "a leadership transfer is in progress");
+  if (info.index != log_.last_index() + 1 || info.term != hs_.term)
+    return Status(ErrorCode::kBusy, "the log moved while the snapshot was being stored; retry");
+  // Everything before is superseded; uncommitted entries are dropped with
+  // the rest of the log (their proposers are told by the runtime).
+  log_ = LogView(info.index, info.term);
+  configs_.clear();
+  configs_.push_back({info.configuration_index, info.configuration});
+  apply_configuration_change();
+  handed_last_ = info.index;
+  pending_truncate_.reset();
+  durable_index_ = info.index;
+  commit_ = info.index;
+  applied_emitted_ = info.index;
+  snapshot_ = info;
+  out_install_ = Ready::Install{info, false};
+  out_compact_to_.reset();
+  // Every follower is now behind the log's start: it gets the snapshot.
+  for (auto& [id, pr] : progress_) {
+    pr.match = std::min(pr.match, info.index - 1);
+    pr.become_probe();
+    pr.next = info.index;
+  }
+  term_start_index_ = info.index + 1;
+  append_local(EntryType::kNoop, Buffer());
+  return LogPosition{log_.last_index(), hs_.term};
+}
+
 void Raft::start_snapshot_transfer(NodeId to, Progress& pr) {
   RAFT_ASSERT_MSG(!snapshot_.empty(), "the log was compacted without a snapshot");
   pr.state = Progress::State::kSnapshot;
@@ -103,8 +133,14 @@ void Raft::handle_install_snapshot_response(const Message& m, const InstallSnaps
     pr.maybe_update(r.last_index);
     pr.become_probe();
     if (maybe_commit()) replicate_dirty_ = true;
-    check_catch_up(m.from, pr);
-    maybe_send_append(m.from, pr, false);
+    if (role_ != Role::kLeader) return;
+    // The commit may have let go of this server (a removed one).
+    it = progress_.find(m.from);
+    if (it == progress_.end()) return;
+    check_catch_up(m.from, it->second);
+    it = progress_.find(m.from);
+    if (it == progress_.end()) return;
+    maybe_send_append(m.from, it->second, false);
     return;
   }
   if (!pr.snapshot || pr.snapshot->info.index != r.last_index) return;
@@ -178,6 +214,9 @@ void Raft::snapshot_chunk_written(NodeId leader, const SnapshotInfo& info, uint6
       apply_configuration_change();
       handed_last_ = info.index;
       pending_truncate_.reset();
+      // Nothing after the snapshot is durable any more: the log restarts.
+      durable_index_ = std::min(durable_index_, info.index);
+      verified_match_ = std::min(verified_match_, info.index);
     }
     durable_index_ = std::max(durable_index_, info.index);
     verified_match_ = std::max(verified_match_, info.index);

@@ -212,3 +212,63 @@ TEST(TransferTest, FailsAfterAnElectionTimeoutAndTheLeaderResumes_3_10) {
 
 }  // namespace
 }  // namespace raft::core::testing
+
+namespace raft::core::testing {
+namespace {
+
+TEST(MembershipTest, AJoiningNodeIsNotRemovedAndARemovedOneKnowsIt) {
+  TestNet net(3);
+  settle_leader(net);
+  net.add(4, InitialState{});
+  ASSERT_TRUE(net.raft(1).change_membership(1, {ConfChangeType::kAddVoter, NodeId(4), "n4"}).ok());
+  // While it catches up, node 4 sees configurations without itself.
+  net.flush();
+  for (const Message& m : net.take([](const Message& m) { return m.to == NodeId(4); })) net.deliver(m);
+  EXPECT_FALSE(net.raft(4).removed_from_cluster());
+  for (int i = 0; i < 5; ++i) {
+    net.advance(1, 10ms);
+    net.settle();
+  }
+  EXPECT_FALSE(net.raft(4).removed_from_cluster());
+  ASSERT_TRUE(net.raft(1).change_membership(2, {ConfChangeType::kRemoveServer, NodeId(4), ""}).ok());
+  for (int i = 0; i < 5; ++i) {
+    net.advance(1, 10ms);
+    net.settle();
+  }
+  EXPECT_TRUE(net.raft(4).removed_from_cluster()) << "the removed node never learned it was removed";
+}
+
+}  // namespace
+}  // namespace raft::core::testing
+
+namespace raft::core::testing {
+namespace {
+
+// Found by the simulator (tests/sim, seeds 43, 83, 148, 180): two voters,
+// the leader demotes itself and crashes with the change in its log only.
+// Node 2 still uses {1, 2} and needs node 1's vote, which its shorter log
+// cannot get; node 1 uses {2} and, a non-voter there, never campaigned:
+// no leader, ever. A server whose demotion or removal has not committed
+// must still campaign (under its latest configuration, which it then
+// commits and steps down from, thesis 4.2.2).
+TEST(MembershipTest, ALeaderThatDemotedItselfAndCrashedDoesNotStallTheCluster_4_2_2) {
+  TestNet net(2);
+  settle_leader(net);
+  net.isolate(2);
+  ASSERT_TRUE(net.raft(1).change_membership(1, {ConfChangeType::kDemoteVoter, NodeId(1), ""}).ok());
+  net.settle();
+  net.restart(1);
+  net.heal();
+  for (int i = 0; i < 40 && net.raft(2).role() != Role::kLeader; ++i) {
+    net.advance_all(50ms);
+    net.settle();
+  }
+  ASSERT_EQ(net.raft(2).role(), Role::kLeader) << "no leader: the cluster is stuck";
+  const Server* one = net.raft(2).configuration().find(NodeId(1));
+  ASSERT_NE(one, nullptr);
+  EXPECT_EQ(one->role, ServerRole::kNonVoter);
+  EXPECT_EQ(net.raft(1).role(), Role::kFollower);
+}
+
+}  // namespace
+}  // namespace raft::core::testing

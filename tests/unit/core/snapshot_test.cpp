@@ -164,3 +164,43 @@ TEST(SnapshotTest, RestartFromSnapshotAndTrailingLog) {
 
 }  // namespace
 }  // namespace raft::core::testing
+
+namespace raft::core::testing {
+namespace {
+
+// Found by the simulator (tests/sim, seed 131): a follower whose durable
+// log ran past the snapshot's index but disagreed with it discarded that
+// log on install, yet still took it as durable up to its old end, and so
+// acknowledged the next entry the leader sent before storage held it.
+TEST(SnapshotTest, ADiscardedLogIsNoLongerDurable_5_3) {
+  Configuration conf = voters({1, 2, 3});
+  TestNet net;
+  net.auto_persist = false;
+  InitialState st;
+  st.hard_state.term = Term(3);
+  st.entries = log_with_terms(conf, {2, 2, 2, 2, 2});  // 1..6, durable
+  net.add(2, st);
+  Raft& f = net.raft(2);
+  f.snapshot_chunk_written(NodeId(1), SnapshotInfo{"given", Index(4), Term(3), conf, Index(1), 0, 0}, 0, true, Status());
+  Ready rd = f.take_ready();
+  ASSERT_TRUE(rd.install.has_value());
+  ASSERT_FALSE(rd.install->keep_log);
+  f.receive(Message{NodeId(1), NodeId(2), Term(3), AppendEntries{Index(4), Term(3), {command(Index(5), Term(3))}, Index(4)}});
+  rd = f.take_ready();
+  ASSERT_EQ(rd.entries.size(), 1u);
+  for (const Message& m : rd.messages) {
+    const auto* r = std::get_if<AppendEntriesResponse>(&m.body);
+    EXPECT_FALSE(r && r->success && r->match_index >= Index(5)) << "acknowledged entry 5 before it was durable";
+  }
+  f.persisted(Index(5), Term(3));
+  rd = f.take_ready();
+  bool acked = false;
+  for (const Message& m : rd.messages) {
+    const auto* r = std::get_if<AppendEntriesResponse>(&m.body);
+    acked |= r && r->success && r->match_index == Index(5);
+  }
+  EXPECT_TRUE(acked) << "no acknowledgement once durable";
+}
+
+}  // namespace
+}  // namespace raft::core::testing
