@@ -3,6 +3,7 @@
 #
 #   make test        build and run every test (unit, simulator, storage, ...)
 #   make test-asan   the same suites under AddressSanitizer + UBSan (build-asan/)
+#   make test-tsan   the threaded suites (runtime, transport, storage) under ThreadSanitizer (build-tsan/)
 #   make sim         the simulator on a 5-node cluster with faults, with a summary
 #   make soak        the simulator over as many seeds as SOAK_SECONDS allows
 #   make mutants     proves the simulator catches each bug in tests/sim/mutants/
@@ -13,8 +14,11 @@ BUILD      ?= build
 SOAK_SECONDS ?= 600
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
+# ccache: paths relative to the clone, so every clone shares one cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
-.PHONY: all setup build test test-asan sim soak mutants fuzz clean
+.PHONY: all setup build test test-asan test-tsan sim soak mutants fuzz clean
 
 all: build
 
@@ -37,6 +41,17 @@ test-asan: setup build-asan/build.ninja
 	@cmake --build build-asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 900 -LE no_asan
+
+build-tsan/build.ninja: | setup
+	@cmake -S . -B build-tsan -G Ninja -DRAFT_SANITIZE=thread >/dev/null
+
+# Threads only live above the core: the integration, transport and storage
+# tests. (The core and the simulator are single-threaded by design.)
+TSAN_TARGETS = integration_test raft_test_node three_nodes transport_test storage_test
+test-tsan: setup build-tsan/build.ninja
+	@cmake --build build-tsan -j $(JOBS) --target $(TSAN_TARGETS)
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir build-tsan --output-on-failure -j $(JOBS) --timeout 900 -L 'integration|transport|storage'
 
 sim: build
 	@./$(BUILD)/tests/sim/sim --nodes 5 --seed $${SEED:-1} --summary
