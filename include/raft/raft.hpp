@@ -439,6 +439,8 @@ class Node {
   // Leader only: replaces the state of the whole cluster with a snapshot
   // the caller provides (like Hashicorp's Restore): this node's Fsm
   // restores it, and every follower receives it. Blocks until done.
+  // For disaster recovery into an idle cluster only: until followers hold
+  // it, a leader crash can make replicas diverge (docs/snapshots.md).
   Status restore(SnapshotReader& reader, std::chrono::milliseconds timeout);
 
   // DANGER: offline recovery for a cluster that lost a majority for good.

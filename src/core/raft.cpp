@@ -69,6 +69,15 @@ bool Config::valid(std::string* why) const {
   return true;
 }
 
+bool Raft::log_continues_snapshot(const SnapshotInfo& snap, const std::vector<Entry>& es) {
+  if (es.empty()) return true;
+  if (snap.empty()) return es.front().index == Index(1);
+  if (es.front().index > snap.index + 1) return false;  // a gap after the snapshot
+  if (es.front().index == snap.index + 1) return true;
+  if (es.back().index < snap.index) return false;       // ends inside the snapshot
+  return es[snap.index.value - es.front().index.value].term == snap.term;
+}
+
 Raft::Raft(const Config& config, InitialState state, Nanos now)
     : config_(config), rng_(config.seed ^ (config.id.value * 0x9e3779b97f4a7c15ULL)), now_(now) {
   std::string why;
@@ -82,17 +91,7 @@ Raft::Raft(const Config& config, InitialState state, Nanos now)
   // disagrees with the snapshot or leaves a gap after it is dropped: the
   // snapshot is the committed truth (the runtime checks this too).
   std::vector<Entry>& es = state.entries;
-  bool usable = es.empty() || (snap.empty() ? es.front().index == Index(1)
-                                            : es.front().index <= snap.index + 1);
-  if (usable && !snap.empty() && !es.empty() && es.front().index <= snap.index) {
-    if (es.back().index < snap.index) {
-      usable = false;
-    } else {
-      const Entry& at = es[snap.index.value - es.front().index.value];
-      usable = at.term == snap.term;
-    }
-  }
-  if (!usable) es.clear();
+  if (!log_continues_snapshot(snap, es)) es.clear();
   size_t from = 0;
   if (!es.empty() && es.front().index <= snap.index) {
     log_ = LogView(es.front().index, es.front().term);

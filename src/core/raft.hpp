@@ -82,6 +82,11 @@ struct LogPosition {
 
 class Raft {
  public:
+  // Whether a stored log (index order) can follow the snapshot: it starts
+  // right after it, or overlaps it with the snapshot's last entry. A log
+  // that does not is dropped at start (the snapshot is the committed
+  // truth), and its host must reset its log store to match.
+  static bool log_continues_snapshot(const SnapshotInfo& snapshot, const std::vector<Entry>& entries);
   Raft(const Config& config, InitialState state, Nanos now);
 
   // ---- Inputs ----

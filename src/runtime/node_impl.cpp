@@ -91,6 +91,18 @@ Status Node::Impl::start() {
     for (Entry& e : chunk) st.entries.push_back(std::move(e));
     i = st.entries.empty() ? last + 1 : st.entries.back().index + 1;
   }
+  if (!core::Raft::log_continues_snapshot(st.snapshot, st.entries)) {
+    if (st.snapshot.empty())
+      return Status(ErrorCode::kCorruption, "the log starts at index " + std::to_string(first.value) +
+                                                " and there is no snapshot: entries before it are missing");
+    // The snapshot is durable beyond the log (it has its own store: a
+    // crash after installing a snapshot, before the log was cut). The
+    // snapshot is committed truth; the log restarts right after it.
+    logger_.warn("the log (", first.value, "..", last.value, ") does not continue the newest snapshot (index ",
+                 st.snapshot.index.value, ", term ", st.snapshot.term.value, "); dropping it");
+    st.entries.clear();
+    RAFT_RETURN_IF_ERROR(log_store_->reset(st.snapshot.index + 1));
+  }
   auto hint = stable_store_->get("commit_index");
   if (hint.ok() && hint->has_value()) st.commit_hint = Index(std::strtoull((*hint)->c_str(), nullptr, 10));
 

@@ -3,6 +3,8 @@
 // behind the log (thesis chapter 5), and restored from a user's snapshot.
 #include <gtest/gtest.h>
 
+#include "runtime/config_convert.hpp"
+#include "storage/file_snapshot_store.hpp"
 #include "test_cluster.hpp"
 
 namespace raft::itest {
@@ -156,6 +158,59 @@ TEST(SnapshotTest, UserRestoreReplacesTheClusterState) {
   }
   ServerId follower = leader % 3 + 1;
   EXPECT_EQ(c.node(follower)->restore(reader, 1s).code(), ErrorCode::kNotLeader);
+}
+
+// A node that crashed after a snapshot from the leader was durable but
+// before its log was cut: at start the snapshot wins, the stale log is
+// dropped, and the log store restarts after the snapshot.
+TEST(SnapshotTest, ASnapshotBeyondTheLogWinsAtStart) {
+  TestCluster c({.nodes = 1});
+  c.start_all();
+  ASSERT_EQ(c.wait_leader(), 1u);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.node(1)->apply(cmd("old" + std::to_string(i) + "=1"), 5s).wait().ok());
+  uint64_t term = c.node(1)->term();
+  ClusterConfiguration conf = c.node(1)->committed_configuration();
+  c.stop(1);
+
+  KvFsm donor;
+  std::string x = "x=42";
+  LogEntry e;
+  e.index = 100;
+  e.term = term;
+  e.data = {reinterpret_cast<const uint8_t*>(x.data()), x.size()};
+  donor.apply(e);
+  {
+    auto store = storage::FileSnapshotStore::open(c.config_for(1).data_dir + "/snapshots", {});
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    storage::SnapshotMeta meta;
+    meta.index = Index(100);
+    meta.term = Term(term);
+    meta.configuration = runtime::internal_configuration(conf);
+    meta.configuration_index = Index(1);
+    auto w = (*store)->create(meta);
+    ASSERT_TRUE(w.ok()) << w.status().to_string();
+    auto snap = donor.snapshot();
+    ASSERT_TRUE(snap.ok());
+    struct Sink : SnapshotSink {
+      storage::SnapshotWriter* w;
+      Status write(std::span<const uint8_t> b) override { return w->write(b); }
+    } sink;
+    sink.w = w->get();
+    ASSERT_TRUE((*snap)->persist(sink).ok());
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+
+  c.restart(1);
+  ASSERT_EQ(c.wait_leader(), 1u);
+  EXPECT_EQ(c.fsm(1)->get("x"), "42");
+  EXPECT_EQ(c.fsm(1)->get("old0"), std::nullopt);  // the snapshot is the state now
+  ASSERT_TRUE(c.node(1)->apply(cmd("after=1"), 5s).wait().ok());
+  EXPECT_GT(c.node(1)->last_index(), 100u);
+  // And again from disk: the reset log continues the snapshot.
+  c.stop(1);
+  c.restart(1);
+  ASSERT_EQ(c.wait_leader(), 1u);
+  EXPECT_TRUE(eventually([&] { return c.fsm(1)->get("after") == "1" && c.fsm(1)->get("x") == "42"; }));
 }
 
 }  // namespace

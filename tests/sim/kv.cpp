@@ -47,6 +47,51 @@ std::string KvStateMachine::apply(const Entry& e) {
   return "";
 }
 
+std::string KvStateMachine::snapshot() const {
+  std::string out;
+  put_varint(&out, applied_commands_);
+  put_varint(&out, data_.size());
+  for (const auto& [k, v] : data_) {
+    put_bytes(&out, k);
+    put_bytes(&out, v);
+  }
+  return out;
+}
+
+bool KvStateMachine::restore(std::string_view bytes) {
+  Reader r(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  std::map<std::string, std::string> data;
+  uint64_t applied = r.varint();
+  uint64_t n = r.varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string k(r.length_prefixed(1 << 20));
+    std::string v(r.length_prefixed(1 << 20));
+    data.emplace(std::move(k), std::move(v));
+  }
+  if (!r.ok() || r.remaining() != 0) return false;
+  data_ = std::move(data);
+  applied_commands_ = applied;
+  return true;
+}
+
+uint64_t KvStateMachine::digest() const {
+  // FNV-1a over the state snapshot() writes out, without building its
+  // bytes (this runs after every apply on every node).
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
+  };
+  mix(&applied_commands_, sizeof applied_commands_);
+  for (const auto& [k, v] : data_) {
+    uint64_t lens[2] = {k.size(), v.size()};
+    mix(lens, sizeof lens);
+    mix(k.data(), k.size());
+    mix(v.data(), v.size());
+  }
+  return h;
+}
+
 std::optional<std::string> KvStateMachine::get(const std::string& key) const {
   auto it = data_.find(key);
   if (it == data_.end()) return std::nullopt;
@@ -63,6 +108,7 @@ KvWorkload::KvWorkload(SimCluster& cluster, WorkloadOptions options)
   cluster_.on_apply = [this](NodeId n, const Entry& e, const std::string& r) { on_apply(n, e, r); };
   cluster_.on_read = [this](NodeId n, const core::ReadState& rs) { on_read(n, rs); };
   cluster_.on_crash = [this](NodeId n) { on_crash(n); };
+  cluster_.on_install = [this](NodeId n, Index i) { on_install(n, i); };
 }
 
 void KvWorkload::start(Nanos when) {
@@ -245,6 +291,22 @@ void KvWorkload::on_crash(NodeId node) {
   }
   for (Client& c : clients_)
     if (c.leader_hint == node) c.leader_hint = kNoNode;
+}
+
+void KvWorkload::on_install(NodeId node, Index index) {
+  // The node's state jumped to a snapshot: entries up to `index` will not
+  // be applied there one by one, so a write waiting at such an index on
+  // this node will never hear whether it was the one that committed.
+  for (auto it = writes_.begin(); it != writes_.end();) {
+    if (it->second.node == node && it->second.pos.index <= index) {
+      size_t op = it->second.op;
+      it = writes_.erase(it);
+      complete(op, ClientOp::Outcome::kUnknown);
+    } else {
+      ++it;
+    }
+  }
+  serve_reads(node);
 }
 
 void KvWorkload::finish() {

@@ -28,10 +28,16 @@ struct KvCommand {
 Buffer encode_kv(const KvCommand& c);
 bool decode_kv(std::span<const uint8_t> bytes, KvCommand* out);
 
+// The whole state is the map and the count of applied commands; there is
+// no per-client session table (commands are not deduplicated: a retried
+// command is a new command), so a snapshot needs nothing else.
 class KvStateMachine : public StateMachine {
  public:
   // Results: "ok" for put and delete; "swapped" or "kept" for cas.
   std::string apply(const Entry& e) override;
+  std::string snapshot() const override;
+  bool restore(std::string_view bytes) override;
+  uint64_t digest() const override;
   std::optional<std::string> get(const std::string& key) const;
   uint64_t applied_commands() const { return applied_commands_; }
 
@@ -108,6 +114,7 @@ class KvWorkload {
   void on_apply(NodeId node, const Entry& e, const std::string& result);
   void on_read(NodeId node, const core::ReadState& rs);
   void on_crash(NodeId node);
+  void on_install(NodeId node, Index index);
   void serve_reads(NodeId node);
   NodeId pick_node(Client& c);
 

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/../.."
 top=$(pwd)
 seeds=${MUTANT_SEEDS:-2000}
 jobs=${JOBS:-$(nproc)}
-scratch="$top/build-mutants"
+# MUTANT_SCRATCH: where the scratch tree and build go (default build-mutants).
+scratch=${MUTANT_SCRATCH:-$top/build-mutants}
 mkdir -p "$scratch"
 rm -rf "$scratch/tree"
 mkdir -p "$scratch/tree"

@@ -68,13 +68,27 @@ void print_summary(const ScenarioParams& p, const ScenarioResult& r) {
   std::cout << "faults injected: " << r.stats.crashes << " crashes, " << r.stats.restarts << " restarts, "
             << r.stats.partitions << " partitions, " << r.stats.messages_dropped << " messages lost, "
             << r.stats.messages_duplicated << " duplicated, " << r.stats.torn_writes << " torn writes\n";
+  const auto& s = r.stats;
+  std::cout << "snapshots: " << s.snapshots_taken << " taken, " << s.snapshots_lost
+            << " lost in a crash while written or received, " << s.snapshots_installed << " installed, "
+            << s.snapshot_restarts << " restarts from a snapshot, " << s.compactions << " compactions, "
+            << s.snapshot_chunks_sent << " chunks read / " << s.snapshot_chunks_received << " written, "
+            << s.user_restores << " user restores\n";
+  std::cout << "membership: " << s.membership_proposed << " changes accepted, " << r.membership_ok << " done, "
+            << r.membership_failed << " failed; " << s.nodes_added << " nodes added, " << s.nodes_retired
+            << " retired; final configuration " << (r.final_configuration.empty() ? "?" : r.final_configuration)
+            << "\n";
+  std::cout << "leadership transfers: " << s.transfers_proposed << " started, " << r.transfers_ok << " succeeded, "
+            << r.transfers_failed << " failed\n";
   std::cout << "client operations: " << r.ops_ok << " ok, " << r.ops_failed << " failed, " << r.ops_unknown
             << " unknown outcome\n";
   std::cout << "linearizability: " << r.linearizability << "\n";
   std::cout << "recovery after healing: " << r.recovery.count() / 1000000 << " ms to the first new commit\n";
   std::cout << "invariants checked: " << r.invariant_checks
             << " times (election safety, leader append-only, log matching, leader completeness,\n"
-               "  state machine safety, monotonic term and commit, durability before send)\n";
+               "  state machine safety, monotonic term and commit, durability before send, commit quorum,\n"
+               "  one configuration change at a time, overlapping majorities, snapshot state = log state,\n"
+               "  compaction within the snapshot)\n";
   std::cout << "verdict: " << (r.ok ? "PASS" : "FAIL: " + r.failure) << "\n";
 }
 
