@@ -8,6 +8,8 @@
 #   make soak        the simulator over as many seeds as SOAK_SECONDS allows
 #   make mutants     proves the simulator catches each bug in tests/sim/mutants/
 #   make fuzz        the libFuzzer targets for FUZZ_SECONDS each
+#   make run_client  the 2015 demo: raft_client --single, ten commands
+#   make demo-cluster  three raft_client processes; the leader is killed mid-way
 
 JOBS       ?= $(shell nproc)
 BUILD      ?= build
@@ -69,3 +71,14 @@ fuzz: setup
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
+
+# The 2015 API's demo (tools/raft_client.c): a node counting letters.
+# RUN_CLIENT_FLAGS changes the run, e.g. RUN_CLIENT_FLAGS="--single --port 9101 -i".
+RUN_CLIENT_FLAGS ?= --single -n 10 -w 100000
+.PHONY: run_client demo-cluster
+run_client: build
+	@./$(BUILD)/tools/raft_client $(RUN_CLIENT_FLAGS)
+
+# The 2015 README's three-node cluster on localhost (scripts/demo-cluster.sh).
+demo-cluster: build
+	@./scripts/demo-cluster.sh ./$(BUILD)/tools/raft_client
