@@ -282,6 +282,14 @@ Future<std::any> Node::Impl::apply(Buffer command, std::chrono::milliseconds tim
   s.command.emplace();
   s.deadline = deadline_after(timeout);
   Future<std::any> f = s.command->future();
+  enqueue(std::move(s));
+  return f;
+}
+
+// Queues a submission for the event loop. Submissions from any thread are
+// batched: only the first since the last drain posts a drain, so a burst
+// of apply() calls costs one wake-up of the loop.
+void Node::Impl::enqueue(Submission s) {
   bool post_drain = false;
   {
     std::lock_guard<std::mutex> lock(prop_mu_);
@@ -293,7 +301,6 @@ Future<std::any> Node::Impl::apply(Buffer command, std::chrono::milliseconds tim
     for (Submission& x : submissions_) fail_submission(x, shutdown_error());
     submissions_.clear();
   }
-  return f;
 }
 
 Future<void> Node::Impl::barrier(std::chrono::milliseconds timeout) {
@@ -303,17 +310,7 @@ Future<void> Node::Impl::barrier(std::chrono::milliseconds timeout) {
   s.barrier.emplace();
   s.deadline = deadline_after(timeout);
   Future<void> f = s.barrier->future();
-  bool post_drain = false;
-  {
-    std::lock_guard<std::mutex> lock(prop_mu_);
-    submissions_.push_back(std::move(s));
-    if (!drain_posted_) drain_posted_ = post_drain = true;
-  }
-  if (post_drain && !post([this] { drain_submissions(); })) {
-    std::lock_guard<std::mutex> lock(prop_mu_);
-    for (Submission& x : submissions_) fail_submission(x, shutdown_error());
-    submissions_.clear();
-  }
+  enqueue(std::move(s));
   return f;
 }
 

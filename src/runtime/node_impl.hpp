@@ -167,6 +167,8 @@ struct Node::Impl {
   void send_messages(std::vector<core::Message>& msgs);
   void arm_tick_timer();
   void on_tick();
+  // Queues a submission (any thread) and makes sure a drain is posted.
+  void enqueue(Submission s);
   void drain_submissions();
   void fail_submission(Submission& s, const Status& why);
   void expire_deadlines();
