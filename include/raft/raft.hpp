@@ -349,6 +349,43 @@ struct LeaderInfo {
   std::string address;
 };
 
+// A latency distribution with fixed buckets (Prometheus-style: `bounds`
+// are upper bounds in seconds, ascending; counts[i] holds the samples in
+// (bounds[i-1], bounds[i]], and counts.back() those above the last bound).
+struct Histogram {
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;  // bounds.size() + 1 entries
+  uint64_t count = 0;
+  double sum = 0;  // seconds
+};
+
+// Counters since this Node started, for monitoring (Node::metrics()).
+struct Metrics {
+  uint64_t entries_applied = 0;     // entries handed to the Fsm (commands, no-ops, ...)
+  uint64_t commands_applied = 0;    // of which commands
+  uint64_t entries_committed = 0;   // commit index advances seen by this node, in entries
+  uint64_t elections_started = 0;   // times this node became a candidate (after a won pre-vote)
+  uint64_t leader_changes = 0;      // times the known leader changed
+  uint64_t step_downs = 0;          // times this node stopped leading
+  uint64_t snapshots_taken = 0;
+  uint64_t snapshots_installed = 0;  // received from a leader
+  uint64_t snapshot_bytes_written = 0;  // total size of the snapshots taken
+  uint64_t last_snapshot_bytes = 0;
+  // One disk round of the log: every append pending, then one sync (group
+  // commit), from the start of the writes to the end of the sync.
+  Histogram append_latency;
+  // The sync (fdatasync) of the log alone.
+  Histogram fsync_latency;
+  struct Peer {
+    ServerId id = 0;
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    uint64_t messages_sent = 0;
+    uint64_t messages_received = 0;
+  };
+  std::vector<Peer> peers;  // by id; traffic over the transport
+};
+
 class Node {
  public:
   // Opens the store, restores state, starts listening and starts the
@@ -397,6 +434,8 @@ class Node {
   // last_snapshot_term, latest_configuration, num_peers, last_contact,
   // protocol_version, and transport and disk counters.
   std::map<std::string, std::string> stats() const;
+  // Counters and latency histograms since start (for /metrics endpoints).
+  Metrics metrics() const;
   // The latest configuration in the log (in effect) and the committed one.
   ClusterConfiguration configuration() const;
   ClusterConfiguration committed_configuration() const;

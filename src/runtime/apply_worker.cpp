@@ -127,6 +127,8 @@ void ApplyWorker::apply_one(ApplyItem& it) {
     if (!err.ok()) logger_.error("entry ", e.index, ": ", err.message());
     meta_.index = e.index;
     meta_.term = e.term;
+    entries_applied_.fetch_add(1, std::memory_order_relaxed);
+    commands_applied_.fetch_add(1, std::memory_order_relaxed);
     applied_.store(e.index.value, std::memory_order_release);
     if (it.command_promise) {
       if (err.ok()) it.command_promise->set_value(std::move(result));
@@ -147,6 +149,7 @@ void ApplyWorker::apply_one(ApplyItem& it) {
     }
     meta_.index = e.index;
     meta_.term = e.term;
+    entries_applied_.fetch_add(1, std::memory_order_relaxed);
     applied_.store(e.index.value, std::memory_order_release);
     if (it.barrier_promise) it.barrier_promise->set_ok();
   }

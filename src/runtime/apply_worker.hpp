@@ -69,6 +69,9 @@ class ApplyWorker {
   void reset_to(const AppliedMeta& m);
   Fsm& fsm() { return *fsm_; }
   size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  // Entries applied since start, and of them commands.
+  uint64_t entries_applied() const { return entries_applied_.load(std::memory_order_relaxed); }
+  uint64_t commands_applied() const { return commands_applied_.load(std::memory_order_relaxed); }
 
  private:
   struct ReadWait {
@@ -94,6 +97,8 @@ class ApplyWorker {
   std::atomic<uint64_t> applied_{0};
   AppliedMeta meta_;  // apply thread only (set before start)
   std::atomic<size_t> queued_{0};
+  std::atomic<uint64_t> entries_applied_{0};
+  std::atomic<uint64_t> commands_applied_{0};
   // Apply thread only: reads waiting for the FSM, by read index.
   std::multimap<Index, detail::Promise<uint64_t>> reads_;
 };

@@ -89,6 +89,7 @@ bool DiskWorker::process(std::vector<DiskRequest>& batch) {
   }
 
   // 2. Log writes in order, then one sync for all of them (group commit).
+  core::Nanos round_start = clock_->now();
   std::optional<std::pair<Index, Term>> last;
   bool wrote = false;
   for (DiskRequest& r : batch) {
@@ -119,8 +120,11 @@ bool DiskWorker::process(std::vector<DiskRequest>& batch) {
     core::Nanos t0 = clock_->now();
     Result<Index> synced = log_->sync();
     if (!synced.ok()) return fail(synced.status(), "syncing the log");
+    core::Nanos t1 = clock_->now();
     syncs_.fetch_add(1, std::memory_order_relaxed);
-    sync_nanos_.fetch_add(static_cast<uint64_t>((clock_->now() - t0).count()), std::memory_order_relaxed);
+    sync_nanos_.fetch_add(static_cast<uint64_t>((t1 - t0).count()), std::memory_order_relaxed);
+    fsync_latency_.record(t1 - t0);
+    append_latency_.record(t1 - round_start);
   }
   if (last && cb_.log_durable) cb_.log_durable(batch.back().seq, last->first, last->second);
   write_commit_hint(/*force=*/false);

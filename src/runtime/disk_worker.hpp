@@ -24,6 +24,7 @@
 
 #include "core/config.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/latency_histogram.hpp"
 #include "storage/log_store.hpp"
 #include "storage/stable_store.hpp"
 #include "util/log.hpp"
@@ -76,6 +77,9 @@ class DiskWorker {
   std::optional<core::Nanos> oldest_outstanding() const;
   uint64_t rounds() const { return rounds_.load(std::memory_order_relaxed); }
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  // A log round (writes + the sync) and the sync alone.
+  Histogram append_latency() const { return append_latency_.snapshot(); }
+  Histogram fsync_latency() const { return fsync_latency_.snapshot(); }
   // Cumulative nanoseconds spent in LogStore::sync().
   uint64_t sync_nanos() const { return sync_nanos_.load(std::memory_order_relaxed); }
 
@@ -107,6 +111,8 @@ class DiskWorker {
   std::atomic<uint64_t> rounds_{0};
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> sync_nanos_{0};
+  LatencyHistogram append_latency_;
+  LatencyHistogram fsync_latency_;
 };
 
 }  // namespace raft::runtime

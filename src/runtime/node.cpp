@@ -39,6 +39,7 @@ uint64_t Node::commit_index() const { return impl_->commit_index(); }
 uint64_t Node::applied_index() const { return impl_->applied_index(); }
 std::chrono::steady_clock::time_point Node::last_contact() const { return impl_->last_contact(); }
 std::map<std::string, std::string> Node::stats() const { return impl_->stats(); }
+Metrics Node::metrics() const { return impl_->metrics(); }
 ClusterConfiguration Node::configuration() const { return impl_->configuration(false); }
 ClusterConfiguration Node::committed_configuration() const { return impl_->configuration(true); }
 std::string Node::address() const { return impl_->address(); }

@@ -1,7 +1,9 @@
 #include "runtime/node_impl.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
+#include <string_view>
 
 #include "runtime/config_convert.hpp"
 #include "runtime/transport_factory.hpp"
@@ -477,6 +479,72 @@ std::map<std::string, std::string> Node::Impl::stats() const {
   return out;
 }
 
+Metrics Node::Impl::metrics() const {
+  Metrics m;
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    m.entries_committed = pub_.entries_committed;
+    m.elections_started = pub_.elections_started;
+    m.leader_changes = pub_.leader_changes;
+    m.step_downs = pub_.step_downs;
+    m.snapshots_taken = pub_.snapshots_taken;
+    m.snapshots_installed = pub_.snapshots_installed;
+    m.snapshot_bytes_written = pub_.snapshot_bytes_written;
+    m.last_snapshot_bytes = pub_.last_snapshot_bytes;
+  }
+  if (apply_) {
+    m.entries_applied = apply_->entries_applied();
+    m.commands_applied = apply_->commands_applied();
+  }
+  if (disk_) {
+    m.append_latency = disk_->append_latency();
+    m.fsync_latency = disk_->fsync_latency();
+  } else {
+    m.append_latency = runtime::LatencyHistogram().snapshot();
+    m.fsync_latency = m.append_latency;
+  }
+  // Peer traffic lives on the loop thread, in the transport's counters.
+  if (!shut_down_) {
+    auto peers = std::make_shared<std::vector<Metrics::Peer>>();
+    detail::Promise<void> done;
+    Future<void> f = done.future();
+    auto* self = const_cast<Impl*>(this);
+    if (self->post([self, peers, done]() mutable {
+          if (!self->stopped_ && self->transport_) *peers = peer_traffic(self->transport_->stats());
+          done.set_ok();
+        }) &&
+        f.wait_for(std::chrono::seconds(1))) {
+      m.peers = std::move(*peers);
+    }
+  }
+  return m;
+}
+
+// The transport reports "peer.<id>.<counter>"; the metrics want a row per peer.
+std::vector<Metrics::Peer> Node::Impl::peer_traffic(const std::map<std::string, std::string>& stats) {
+  std::map<ServerId, Metrics::Peer> by_id;
+  for (const auto& [key, value] : stats) {
+    if (key.rfind("peer.", 0) != 0) continue;
+    size_t dot = key.find('.', 5);
+    if (dot == std::string::npos) continue;
+    ServerId id = 0;
+    std::string_view digits(key.data() + 5, dot - 5);
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), id).ec != std::errc()) continue;
+    std::string_view counter(key.data() + dot + 1, key.size() - dot - 1);
+    uint64_t v = 0;
+    std::from_chars(value.data(), value.data() + value.size(), v);
+    Metrics::Peer& p = by_id[id];
+    p.id = id;
+    if (counter == "bytes_sent") p.bytes_sent = v;
+    else if (counter == "bytes_received") p.bytes_received = v;
+    else if (counter == "messages_sent") p.messages_sent = v;
+    else if (counter == "messages_received") p.messages_received = v;
+  }
+  std::vector<Metrics::Peer> out;
+  for (auto& [id, p] : by_id) out.push_back(p);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // The event loop
 
@@ -558,7 +626,10 @@ void Node::Impl::handle_ready(Ready& rd) {
     }
     apply_->enqueue(std::move(items));
   }
-  handle_done(rd.done);
+  if (!rd.done.empty()) {
+    publish_state();
+    handle_done(rd.done);
+  }
   // Rule 5: reads.
   for (const core::ReadState& rs : rd.reads) {
     auto it = reads_.find(rs.id);
@@ -789,6 +860,8 @@ void Node::Impl::after_state_change() {
     fail_all_pending(Status(ErrorCode::kLeadershipLost,
                             "leadership lost; the command may still commit under the new leader"));
   }
+  if (role == core::Role::kCandidate && (last_role_ != core::Role::kCandidate || term != last_term_))
+    ++elections_started_;
   if (role == core::Role::kLeader && last_role_ != core::Role::kLeader)
     logger_.info("became leader in term ", term);
   last_role_ = role;
@@ -816,13 +889,25 @@ void Node::Impl::after_state_change() {
     stop_on_loop();
     return;
   }
+  publish_state();
+}
+
+// What the public getters read. Called before futures resolve too, so a
+// caller woken by a finished change already sees it in configuration().
+void Node::Impl::publish_state() {
   std::lock_guard<std::mutex> lock(pub_mu_);
-  pub_.role = public_role(role);
-  pub_.leader = leader;
-  pub_.term = term;
+  pub_.role = public_role(raft_->role());
+  pub_.leader = raft_->leader();
+  pub_.term = raft_->term();
   pub_.last_index = raft_->last_index();
   pub_.last_term = raft_->last_term();
-  pub_.commit_index = raft_->commit_index();
+  Index commit = raft_->commit_index();
+  if (commit_seen_ && commit > *commit_seen_) pub_.entries_committed += commit.value - commit_seen_->value;
+  if (!commit_seen_ || commit > *commit_seen_) commit_seen_ = commit;
+  pub_.commit_index = commit;
+  pub_.elections_started = elections_started_;
+  pub_.leader_changes = leader_changes_;
+  pub_.step_downs = step_downs_;
   if (pub_.latest_index != raft_->configuration_index() || pub_.latest.servers.empty()) {
     pub_.latest = raft_->configuration();
     pub_.latest_index = raft_->configuration_index();

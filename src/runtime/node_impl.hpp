@@ -86,6 +86,8 @@ struct Node::Impl {
   uint64_t applied_index() const;
   std::chrono::steady_clock::time_point last_contact() const;
   std::map<std::string, std::string> stats() const;
+  Metrics metrics() const;
+  static std::vector<Metrics::Peer> peer_traffic(const std::map<std::string, std::string>& stats);
   ClusterConfiguration configuration(bool committed) const;
   std::string address() const;
   void on_leader_change(LeaderObserver observer);
@@ -138,6 +140,12 @@ struct Node::Impl {
     Term snapshot_term;
     uint64_t snapshots_taken = 0;
     uint64_t snapshots_installed = 0;
+    uint64_t snapshot_bytes_written = 0;
+    uint64_t last_snapshot_bytes = 0;
+    uint64_t entries_committed = 0;
+    uint64_t elections_started = 0;
+    uint64_t leader_changes = 0;
+    uint64_t step_downs = 0;
   };
   // Snapshot thread only: streams to and from peers.
   struct Outgoing {
@@ -173,6 +181,7 @@ struct Node::Impl {
   void fail_submission(Submission& s, const Status& why);
   void expire_deadlines();
   void after_state_change();
+  void publish_state();
   void fail_all_pending(const Status& why);  // commands and reads
   void fail_requests(const Status& why);     // membership, transfers, snapshots
   void monitor_disk();
@@ -246,6 +255,8 @@ struct Node::Impl {
   bool disk_stalled_ = false;
   uint64_t leader_changes_ = 0;
   uint64_t step_downs_ = 0;
+  uint64_t elections_started_ = 0;
+  std::optional<Index> commit_seen_;  // for Metrics::entries_committed
 
   // Submissions from API threads.
   std::mutex prop_mu_;

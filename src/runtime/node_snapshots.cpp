@@ -227,6 +227,8 @@ void Node::Impl::snapshot_done(Result<storage::SnapshotMeta> meta) {
     pub_.snapshot_index = meta->index;
     pub_.snapshot_term = meta->term;
     ++pub_.snapshots_taken;
+    pub_.snapshot_bytes_written += meta->size_bytes;
+    pub_.last_snapshot_bytes = meta->size_bytes;
   }
   for (auto& w : waiters) w.set_value(meta->index.value);
   flush();

@@ -43,6 +43,40 @@ TEST(ClusterTest, ThreeNodesElectReplicateAndAgree) {
   EXPECT_EQ(st["num_peers"], "2");
 }
 
+TEST(ClusterTest, MetricsCountWhatHappened) {
+  TestCluster c({.nodes = 3});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  ASSERT_EQ(apply_many(c.node(leader), 500, 64), 500);
+  ASSERT_TRUE(c.wait_converged(500));
+  Metrics m = c.node(leader)->metrics();
+  EXPECT_GE(m.commands_applied, 500u);
+  EXPECT_GE(m.entries_applied, m.commands_applied);
+  EXPECT_GE(m.entries_committed, 500u);
+  EXPECT_GE(m.leader_changes, 1u);
+  for (const Histogram* h : {&m.append_latency, &m.fsync_latency}) {
+    ASSERT_EQ(h->counts.size(), h->bounds.size() + 1);
+    uint64_t total = 0;
+    for (uint64_t n : h->counts) total += n;
+    EXPECT_EQ(total, h->count);
+    EXPECT_GT(h->count, 0u);  // the WAL synced
+    EXPECT_GT(h->sum, 0.0);
+  }
+  // Group commit: never more syncs than rounds.
+  EXPECT_LE(m.fsync_latency.count, m.append_latency.count);
+  ASSERT_EQ(m.peers.size(), 2u);
+  for (const Metrics::Peer& p : m.peers) {
+    EXPECT_NE(p.id, leader);
+    EXPECT_GT(p.bytes_sent, 500u * 5);  // every command (>= 5 bytes) went to every follower
+    EXPECT_GT(p.messages_received, 0u);
+  }
+  // A follower that never campaigned started no election; someone did.
+  uint64_t elections = 0;
+  for (ServerId id : c.ids()) elections += c.node(id)->metrics().elections_started;
+  EXPECT_GE(elections, 1u);
+}
+
 TEST(ClusterTest, FiveNodesReplicate) {
   TestCluster c({.nodes = 5});
   c.start_all();
