@@ -10,17 +10,20 @@
 #   make fuzz        the libFuzzer targets for FUZZ_SECONDS each
 #   make run_client  the 2015 demo: raft_client --single, ten commands
 #   make demo-cluster  three raft_client processes; the leader is killed mid-way
+#   make chaos       raftkv under faults in network namespaces for CHAOS_SECONDS, 3 then 5 nodes
+#   make raftkv      build examples/raftkv (see examples/raftkv/README.md)
 
 JOBS       ?= $(shell nproc)
 BUILD      ?= build
 SOAK_SECONDS ?= 600
 FUZZ_SECONDS ?= 60
+CHAOS_SECONDS ?= 600
 CMAKE_FLAGS ?=
 # ccache: paths relative to the clone, so every clone shares one cache.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all setup build test test-asan test-tsan sim soak mutants fuzz clean
+.PHONY: all setup build test test-asan test-tsan sim soak mutants fuzz clean chaos raftkv
 
 all: build
 
@@ -68,6 +71,17 @@ mutants: setup
 
 fuzz: setup
 	@./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The long chaos run (docs/testing.md); `make test` runs a bounded one.
+# CHAOS_SEED=N replays a schedule.
+chaos: build
+	@for n in 3 5; do \
+	  ./$(BUILD)/tests/chaos/raftkv_chaos --raftkv ./$(BUILD)/examples/raftkv/raftkv --nodes $$n \
+	    --duration $(CHAOS_SECONDS) --dir $(BUILD)/chaos-long-$$n $${CHAOS_SEED:+--seed $$CHAOS_SEED} || exit 1; \
+	done
+
+raftkv: setup $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS) --target raftkv
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

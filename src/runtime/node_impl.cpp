@@ -114,6 +114,9 @@ Status Node::Impl::start() {
   logger_.info("starting: term ", raft_->term(), ", log ", raft_->log().first_index(), "..",
                raft_->last_index(), ", commit ", raft_->commit_index(), ", configuration ",
                raft_->configuration().to_string());
+  // What the getters show from the moment start() returns: the recovered
+  // term, log and configuration (before the loop has run at all).
+  publish_state();
 
   // 3. Transport.
   auto tr = runtime::make_transport(config_, io_, logger_);

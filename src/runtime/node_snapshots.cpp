@@ -112,7 +112,9 @@ void Node::Impl::arm_snapshot_timer() {
       std::lock_guard<std::mutex> lock(pub_mu_);
       last = pub_.snapshot_index;
     }
-    if (!snapshot_running_ && applied.value > last.value + config_.snapshot_threshold) start_snapshot(std::nullopt);
+    // Counted as a difference: a threshold near UINT64_MAX means "never".
+    uint64_t since = applied.value > last.value ? applied.value - last.value : 0;
+    if (!snapshot_running_ && since > config_.snapshot_threshold) start_snapshot(std::nullopt);
     arm_snapshot_timer();
   });
 }

@@ -77,6 +77,23 @@ TEST(ClusterTest, MetricsCountWhatHappened) {
   EXPECT_GE(elections, 1u);
 }
 
+TEST(ClusterTest, RecoveredStateIsVisibleWhenStartReturns) {
+  TestCluster c({.nodes = 3});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  ASSERT_EQ(apply_many(c.node(leader), 50, 8), 50);
+  ServerId f = leader % 3 + 1;
+  ASSERT_TRUE(c.wait_converged(50));
+  uint64_t last = c.node(f)->last_index();
+  c.stop(f);
+  c.start(f);
+  // No wait: an application deciding whether to bootstrap reads these at once.
+  EXPECT_GE(c.node(f)->last_index(), last);
+  EXPECT_EQ(c.node(f)->configuration().servers.size(), 3u);
+  EXPECT_GE(c.node(f)->term(), 1u);
+}
+
 TEST(ClusterTest, FiveNodesReplicate) {
   TestCluster c({.nodes = 5});
   c.start_all();
