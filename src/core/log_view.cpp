@@ -41,6 +41,7 @@ void LogView::compact(Index i, Term t) {
 std::vector<Entry> LogView::slice(Index from, size_t count_max, size_t bytes_max) const {
   RAFT_ASSERT(from >= first_index());
   std::vector<Entry> out;
+  if (from <= last_index()) out.reserve(std::min<uint64_t>(count_max, last_index().value - from.value + 1));
   size_t bytes = 0;
   for (Index i = from; i <= last_index() && out.size() < count_max; ++i) {
     const Entry& e = at(i);

@@ -215,25 +215,27 @@ struct BodyCodec<core::AppendEntries> {
       uint8_t type = r.u8();
       uint64_t len = r.varint();
       if (!r.ok()) return;
-      std::string at = "entry " + std::to_string(i) + " (index " + std::to_string(index) + ")";
+      // Named only when something is wrong: building it for every entry
+      // was most of the decoder's time.
+      auto at = [&] { return "entry " + std::to_string(i) + " (index " + std::to_string(index) + ")"; };
       // The core appends entries one after another and asserts that they
       // follow the previous one with a term at least as high
       // (core/log_view.cpp): check it here, where bad input is an error.
       uint64_t want = b->prev_log_index.value + 1 + i;
-      if (index != want) return r.fail(at + ": expected index " + std::to_string(want));
+      if (index != want) return r.fail(at() + ": expected index " + std::to_string(want));
       if (Term(entry_term) < last_term) {
-        return r.fail(at + ": term " + std::to_string(entry_term) + " is below the term " +
+        return r.fail(at() + ": term " + std::to_string(entry_term) + " is below the term " +
                       std::to_string(last_term.value) + " before it");
       }
       if (Term(entry_term) > term) {
-        return r.fail(at + ": term " + std::to_string(entry_term) +
+        return r.fail(at() + ": term " + std::to_string(entry_term) +
                       " is above the message's term " + std::to_string(term.value));
       }
-      if (!entry_type_valid(type)) return r.fail(at + ": unknown entry type " + std::to_string(type));
+      if (!entry_type_valid(type)) return r.fail(at() + ": unknown entry type " + std::to_string(type));
       // Each length is below the body size (< 4 GiB) and there are at
       // most 2^20 of them, so the total cannot overflow.
       if (len > r.remaining()) {
-        return r.fail(at + ": payload length " + std::to_string(len) + " exceeds the " +
+        return r.fail(at() + ": payload length " + std::to_string(len) + " exceeds the " +
                       std::to_string(r.remaining()) + " bytes left");
       }
       payload_total += len;

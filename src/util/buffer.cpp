@@ -9,9 +9,9 @@ Buffer Buffer::allocate(size_t n, uint8_t** out) {
     *out = nullptr;
     return Buffer();
   }
-  // One allocation for the bytes; the shared_ptr control block is separate
-  // but allocated once per buffer, not per copy.
-  std::shared_ptr<uint8_t[]> mem(new uint8_t[n]);
+  // One allocation holds the control block and the bytes (uninitialised:
+  // the caller fills them).
+  std::shared_ptr<uint8_t[]> mem = std::make_shared_for_overwrite<uint8_t[]>(n);
   *out = mem.get();
   const uint8_t* p = mem.get();
   return Buffer(std::shared_ptr<const void>(std::move(mem), p), p, n);

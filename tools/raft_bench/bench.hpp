@@ -151,6 +151,10 @@ struct Report {
   HistogramCounts counts;
   uint64_t max_ns = 0;
   double cpu_s = 0;
+  // The leader's log syncs over the whole run (warm-up included), from
+  // Node::metrics(): to tell the disk's share of the latency tail. In-process
+  // mode only.
+  std::optional<raft::Histogram> leader_fsync;
 };
 
 // The two modes. Both return 0 with `out` filled, or 1 after saying on

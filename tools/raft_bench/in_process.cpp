@@ -74,6 +74,7 @@ int run_in_process(const Options& o, const std::string& run_dir, Report* out) {
       r.error = "leadership changed during the run (node " + std::to_string(n->id()) + " is in term " +
                 std::to_string(n->term()) + ", the run began in " + std::to_string(term) + ")";
   }
+  if (o.store == "wal") out->leader_fsync = leader->metrics().fsync_latency;
   mute_library_logs();
   for (auto& n : nodes) n->shutdown();
   if (!r.error.empty()) {

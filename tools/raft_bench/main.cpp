@@ -164,6 +164,24 @@ void print_json(const Options& o, const Report& r) {
       "\"cpu_s\":%.3f,\"cpu_us_per_op\":%.2f}\n",
       o.nodes, o.size_bytes, o.concurrency, o.store.c_str(), static_cast<unsigned long long>(r.ops), r.seconds,
       ops / r.seconds, q_us(0.50), q_us(0.99), q_us(0.999), us(r.max_ns), r.cpu_s, r.cpu_s * 1e6 / ops);
+  if (r.leader_fsync) {
+    // Not part of the JSON line (its keys are fixed): a diagnostic for
+    // humans. The histogram's buckets are coarse: a quantile is reported as
+    // the upper bound of its bucket.
+    const raft::Histogram& h = *r.leader_fsync;
+    auto bound_us = [&](double q) {
+      uint64_t seen = 0;
+      for (size_t i = 0; i < h.counts.size(); ++i) {
+        seen += h.counts[i];
+        if (h.count && seen >= q * static_cast<double>(h.count))
+          return i < h.bounds.size() ? h.bounds[i] * 1e6 : INFINITY;
+      }
+      return 0.0;
+    };
+    std::fprintf(stderr, "raft_bench: leader log syncs: %llu, mean %.0f us, p50 <= %.0f us, p99 <= %.0f us\n",
+                 static_cast<unsigned long long>(h.count), h.count ? h.sum * 1e6 / static_cast<double>(h.count) : 0.0,
+                 bound_us(0.5), bound_us(0.99));
+  }
   std::fflush(stdout);
 }
 
