@@ -64,7 +64,7 @@ struct Options {
   int duration_s = 60;
   uint64_t seed = 0;
   int clients = 6;
-  int keys = 4;
+  int keys = 0;  // 0: scaled with the duration (see parse)
   int recover_s = 10;  // the cluster must take writes this soon after healing
   bool keep = false;
 };
@@ -461,7 +461,8 @@ void usage() {
                "  --duration S      seconds of faults (default 60)\n"
                "  --seed N          the fault schedule and client choices (default: from the clock)\n"
                "  --clients N       concurrent clients (default 6)\n"
-               "  --keys N          keys the clients share (default 4)\n"
+               "  --keys N          keys the clients share (default: 4, one more per 15 s beyond 60 s,\n"
+               "                    so that each key's history stays small enough to check exactly)\n"
                "  --recover S       after healing, writes must succeed within S seconds (default 10)\n"
                "  --dir DIR         data, logs and the history (default: a fresh folder under /tmp)\n"
                "  --keep            keep DIR even when every check passes\n"
@@ -497,12 +498,15 @@ bool parse(int argc, char** argv, Options* o) {
     return false;
   }
   if (!o->check_file.empty()) return true;
+  // The checker's cost grows faster than linearly with one key's history;
+  // more keys keep each one at a size it decides in seconds.
+  if (o->keys == 0) o->keys = std::max(4, o->duration_s / 15);
   if (o->raftkv.empty()) {
     std::cerr << "raftkv_chaos: --raftkv is required\n";
     return false;
   }
-  if (o->nodes < 3 || o->nodes > 9 || o->duration_s < 1 || o->clients < 1 || o->keys < 1) {
-    std::cerr << "raftkv_chaos: --nodes must be 3..9, --duration, --clients and --keys positive\n";
+  if (o->nodes < 3 || o->nodes > 9 || o->duration_s < 1 || o->clients < 1 || o->keys < 0) {
+    std::cerr << "raftkv_chaos: --nodes must be 3..9, --duration and --clients positive\n";
     return false;
   }
   return true;
