@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <regex>
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 
 namespace raft::chaos {
@@ -89,27 +90,39 @@ void NetNs::teardown() {
   shaped_.clear();
 }
 
+// The pid in a name "lrk<pid><tag>..." (tag 'n' for namespaces, 'b' for
+// bridges), or 0 when `name` is not one of ours.
+static int owner_pid(const std::string& name, char tag) {
+  if (name.rfind("lrk", 0) != 0) return 0;
+  size_t i = 3, pid = 0;
+  while (i < name.size() && isdigit(static_cast<unsigned char>(name[i])) && i < 12) pid = pid * 10 + (name[i++] - '0');
+  if (i == 3 || i >= name.size() || name[i] != tag) return 0;
+  return static_cast<int>(pid);
+}
+
 void NetNs::sweep() {
   // Names carry the creating pid; a pid that no longer runs left them.
   std::string out;
-  std::regex ns_re("^lrk([0-9]+)n[0-9]+");
   if (run_command("ip netns list", &out) == 0) {
     std::istringstream in(out);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::smatch m;
-      if (std::regex_search(line, m, ns_re) && kill(std::stoi(m[1]), 0) != 0)
-        run_command("ip netns del " + m[0].str());
+    std::string name;
+    while (in >> name) {
+      int pid = owner_pid(name, 'n');
+      if (pid > 0 && kill(pid, 0) != 0) run_command("ip netns del " + name);
+      in.ignore(1 << 20, '\n');  // the rest of the line: "(id: 3)"
     }
   }
-  std::regex br_re("lrk([0-9]+)b[:@ ]");
   if (run_command("ip -o link show type bridge", &out) == 0) {
+    // Lines look like "12: lrk4242b: <BROADCAST,...".
     std::istringstream in(out);
     std::string line;
     while (std::getline(in, line)) {
-      std::smatch m;
-      if (std::regex_search(line, m, br_re) && kill(std::stoi(m[1]), 0) != 0)
-        run_command("ip link del lrk" + m[1].str() + "b");
+      size_t a = line.find(": ");
+      if (a == std::string::npos) continue;
+      size_t b = line.find(':', a + 2);
+      std::string name = line.substr(a + 2, b == std::string::npos ? std::string::npos : b - a - 2);
+      int pid = owner_pid(name, 'b');
+      if (pid > 0 && kill(pid, 0) != 0) run_command("ip link del " + name);
     }
   }
 }
