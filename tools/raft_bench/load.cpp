@@ -183,9 +183,7 @@ raft::Config node_config(const Options& o, raft::ServerId id, const std::string&
   c.log_callback = log_to_stderr;
   if (o.snapshot_threshold) {
     if (*o.snapshot_threshold == 0) {
-      // Never (the library adds the threshold to the last snapshot's
-      // index, so not UINT64_MAX).
-      c.snapshot_threshold = uint64_t{1} << 62;
+      c.snapshot_threshold = UINT64_MAX;  // never
     } else {
       c.snapshot_threshold = *o.snapshot_threshold;
       // The library checks the threshold once per snapshot_interval
