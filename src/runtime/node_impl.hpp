@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <string>
 #include <thread>
 #include <vector>
@@ -235,7 +236,13 @@ struct Node::Impl {
   bool stopped_ = false;
   Status fatal_;
   std::map<uint64_t, Pending> pending_;            // by log index
-  std::multimap<core::Nanos, uint64_t> deadlines_;  // command deadline -> index
+  // Command deadlines, earliest on top: (deadline, log index). An entry
+  // stays until its deadline passes even if the command completed first
+  // (expire_deadlines skips those), which costs no heap node per command.
+  using Deadline = std::pair<core::Nanos, uint64_t>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  // When the deadline timer is set to fire (INT64_MAX: not set).
+  core::Nanos armed_deadline_{INT64_MAX};
   std::map<uint64_t, PendingRead> reads_;          // by read id
   uint64_t next_read_id_ = 1;
   std::map<uint64_t, PendingRequest> requests_;    // membership changes, transfers
