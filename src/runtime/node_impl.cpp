@@ -763,6 +763,16 @@ void Node::Impl::drain_submissions() {
     pending_.emplace(r->index.value, std::move(p));
   }
   propose_run(batch.size());
+  // Completed commands leave their deadlines behind in the heap; once the
+  // leftovers outnumber what is pending, rebuild it from pending_, so its
+  // size stays bounded whatever the timeouts (amortised O(1) per command).
+  if (deadlines_.size() > 2 * pending_.size() + 1024) {
+    std::vector<Deadline> live;
+    live.reserve(pending_.size());
+    for (const auto& [index, p] : pending_)
+      if (p.deadline.count() > 0) live.emplace_back(p.deadline, index);
+    deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
+  }
   // Re-arm the timer only for a deadline earlier than the armed one:
   // re-arming on every drain cost a timerfd update and a cancelled
   // handler per batch.
