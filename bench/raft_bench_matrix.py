@@ -34,24 +34,24 @@ def run_json(cmd):
     return out
 
 
+def median_us(binary, bench_filter, repetitions):
+    """Median real time in microseconds of a Google Benchmark's repetitions."""
+    out = run_json([binary, f"--benchmark_filter={bench_filter}", f"--benchmark_repetitions={repetitions}",
+                    "--benchmark_min_time=0.5", "--benchmark_format=json"])
+    if not out:
+        return None
+    runs = [b for b in json.loads(out.stdout)["benchmarks"] if b.get("run_type") == "iteration"]
+    unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3}[runs[0]["time_unit"]]
+    return statistics.median(b["real_time"] for b in runs) * unit
+
+
 def limits(build):
     """(fdatasync p50 us, loopback round trip us) from the micro benchmarks."""
-    res = {}
-    sb = os.path.join(build, "bench", "storage_bench")
-    out = run_json([sb, "--benchmark_filter=BM_PlainWrite/128/1/", "--benchmark_repetitions=5",
-                    "--benchmark_min_time=0.5", "--benchmark_format=json"])
-    if out:
-        runs = [b for b in json.loads(out.stdout)["benchmarks"] if b.get("run_type") == "iteration"]
-        unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3}[runs[0]["time_unit"]]
-        res["fsync_us"] = statistics.median(b["real_time"] for b in runs) * unit
-    nb = os.path.join(build, "bench", "net_baseline_bench")
-    out = run_json([nb, "--benchmark_filter=TcpPingPong", "--benchmark_repetitions=3",
-                    "--benchmark_min_time=0.5", "--benchmark_format=json"])
-    if out:
-        runs = [b for b in json.loads(out.stdout)["benchmarks"] if b.get("run_type") == "iteration"]
-        unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3}[runs[0]["time_unit"]]
-        res["rtt_us"] = statistics.median(b["real_time"] for b in runs) * unit
-    return res
+    res = {
+        "fsync_us": median_us(os.path.join(build, "bench", "storage_bench"), "BM_PlainWrite/128/1/", 5),
+        "rtt_us": median_us(os.path.join(build, "bench", "net_baseline_bench"), "TcpPingPong", 3),
+    }
+    return {k: v for k, v in res.items() if v is not None}
 
 
 def main():

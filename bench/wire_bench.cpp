@@ -247,15 +247,4 @@ BENCHMARK(BM_Memcpy)->Arg(32)->Arg(160)->Arg(2 << 10)->Arg(34 << 10)->Arg(1 << 2
 
 }  // namespace
 
-// libstdc++ skips the atomic instructions of shared_ptr reference counts
-// (hence Buffer's) in a process that has never had a second thread
-// (glibc's __libc_single_threaded). The runtime always runs several
-// threads, so one is started first: copies then cost what they cost there.
-int main(int argc, char** argv) {
-  std::thread([] {}).join();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+// main(): bench/threaded_main.cpp.
