@@ -131,9 +131,11 @@ void ApplyWorker::apply_one(ApplyItem& it) {
     commands_applied_.fetch_add(1, std::memory_order_relaxed);
     applied_.store(e.index.value, std::memory_order_release);
     if (it.command_promise) {
+      // Room first: a completion callback that submits the next command
+      // (a closed loop) must find the room this one held.
+      if (released_) released_(e.data.size());
       if (err.ok()) it.command_promise->set_value(std::move(result));
       else it.command_promise->set_error(err);
-      if (released_) released_(e.data.size());
     }
   } else {
     // The event loop attaches a command's promise only to the entry it

@@ -617,8 +617,8 @@ void Node::Impl::handle_ready(Ready& rd) {
           // Another entry committed at our index: ours never will.
           Status lost(ErrorCode::kLeadershipLost, "leadership changed; the command did not commit");
           if (p->second.command) {
-            p->second.command->set_error(lost);
             release(p->second.bytes);
+            p->second.command->set_error(lost);
           }
           if (p->second.barrier) p->second.barrier->set_error(lost);
         }
@@ -782,8 +782,8 @@ void Node::Impl::drain_submissions() {
 
 void Node::Impl::fail_submission(Submission& s, const Status& why) {
   if (s.command) {
-    s.command->set_error(why);
     release(s.data.size());
+    s.command->set_error(why);
   }
   if (s.barrier) s.barrier->set_error(why);
 }
@@ -797,8 +797,8 @@ void Node::Impl::expire_deadlines() {
     if (it == pending_.end() || it->second.deadline > now) continue;
     Status t(ErrorCode::kTimeout, "timed out before the command was applied; it may still commit");
     if (it->second.command) {
-      it->second.command->set_error(t);
       release(it->second.bytes);
+      it->second.command->set_error(t);
     }
     if (it->second.barrier) it->second.barrier->set_error(t);
     pending_.erase(it);
@@ -842,8 +842,8 @@ void Node::Impl::expire_deadlines() {
 void Node::Impl::fail_all_pending(const Status& why) {
   for (auto& [index, p] : pending_) {
     if (p.command) {
-      p.command->set_error(why);
       release(p.bytes);
+      p.command->set_error(why);
     }
     if (p.barrier) p.barrier->set_error(why);
   }

@@ -100,5 +100,49 @@ TEST(FaultsTest, ApplyWaitsWhenThePipelineIsFullThenTimesOut) {
       << c.node(leader)->stats()["pending_commands"];
 }
 
+// A closed loop at the limit: each completion submits the next command
+// from the apply thread. The completed command's room must be free by then,
+// or every resubmission waits out its timeout (the apply thread that would
+// free room is the one waiting).
+TEST(FaultsTest, ACompletionCallbackFindsTheRoomItsCommandHeld) {
+  constexpr int kLimit = 4, kTotal = 400;
+  // Declared before the cluster, so they outlive callbacks run at shutdown.
+  std::mutex mu;
+  std::condition_variable cv;
+  int submitted = 0, ok = 0, failed = 0;
+  std::string first_error;
+  Node* node = nullptr;
+  TestCluster c({.nodes = 3, .tcp = false, .tweak = [](Config& cfg) { cfg.max_pending_commands = kLimit; }});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  node = c.node(leader);
+  std::function<void()> submit = [&] {
+    node->apply(cmd("loop=1"), 200ms).then([&](const Status& s) {
+      bool again = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (s.ok()) ++ok;
+        else if (failed++ == 0) first_error = s.to_string();
+        if (submitted < kTotal) {
+          ++submitted;
+          again = true;
+        }
+      }
+      cv.notify_all();
+      if (again) submit();
+    });
+  };
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    submitted = kLimit;
+  }
+  for (int i = 0; i < kLimit; ++i) submit();
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return ok + failed == kTotal; }))
+      << ok << " ok, " << failed << " failed";
+  EXPECT_EQ(failed, 0) << first_error;
+}
+
 }  // namespace
 }  // namespace raft::itest

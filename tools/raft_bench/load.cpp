@@ -191,12 +191,13 @@ raft::Config node_config(const Options& o, raft::ServerId id, const std::string&
       c.snapshot_interval = 1s;
     }
   }
-  // Room for C + 1 commands: a completion callback submits the next
-  // command before the library releases the completed one's room, and an
-  // apply() waiting for room on the apply thread would stall the thread
-  // that makes room. Only above the defaults (65536 commands, 64 MiB).
-  c.max_pending_commands = std::max(c.max_pending_commands, o.concurrency + 1);
-  c.max_pending_bytes = std::max(c.max_pending_bytes, (o.concurrency + 1) * o.size_bytes);
+  // Room for C commands: the next one is submitted from a completion
+  // callback on the apply thread, and an apply() waiting for room there
+  // would stall the thread that makes room (the library frees a command's
+  // room before its callback runs). Only above the defaults (65536
+  // commands, 64 MiB).
+  c.max_pending_commands = std::max(c.max_pending_commands, o.concurrency);
+  c.max_pending_bytes = std::max(c.max_pending_bytes, o.concurrency * o.size_bytes);
   return c;
 }
 
