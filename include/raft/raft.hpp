@@ -435,6 +435,10 @@ class Node {
   // protocol_version, and transport and disk counters.
   std::map<std::string, std::string> stats() const;
   // Counters and latency histograms since start (for /metrics endpoints).
+  // Any thread but the apply thread: the peer traffic is read on the event
+  // loop, so the call waits for it (at most 1 s; a wedged loop leaves
+  // `peers` empty). The histograms are copies; cheap enough to scrape every
+  // few seconds, not for a hot path.
   Metrics metrics() const;
   // The latest configuration in the log (in effect) and the committed one.
   ClusterConfiguration configuration() const;
