@@ -114,6 +114,22 @@ struct Config {
   std::string advertise_address;
   std::shared_ptr<InMemoryNetwork> memory_network;
 
+  // Transport security (docs/security.md): mutual TLS between nodes. Off
+  // while all three files are empty (the default, for compatibility);
+  // strongly recommended whenever the Raft port is reachable from other
+  // machines. Set all three to turn it on (TCP only): PEM files, read at
+  // start and again by Node::reload_tls(). Both sides of every connection
+  // present a certificate signed by a CA in tls_ca_file and verify the
+  // other's; a peer without one is refused.
+  std::string tls_ca_file;    // the CA certificate(s) that sign the cluster's nodes
+  std::string tls_cert_file;  // this node's certificate (chain)
+  std::string tls_key_file;   // its private key
+  // Also pin each peer's server id to its certificate: the certificate of
+  // the node that claims id N must name "nodeN" as its subject common name
+  // or as a DNS subject alternative name (scripts/make-certs.sh makes such
+  // certificates). Without it, any certificate from the CA may claim any id.
+  bool tls_verify_peer_id = false;
+
   // Storage: "wal" (default; durable, in data_dir) or "memory" (lost on
   // exit; for tests and a non-persistent single node).
   std::string store = "wal";
@@ -434,6 +450,15 @@ class Node {
   // last_snapshot_term, latest_configuration, num_peers, last_contact,
   // protocol_version, and transport and disk counters.
   std::map<std::string, std::string> stats() const;
+
+  // Reads tls_cert_file, tls_key_file and tls_ca_file again (certificate
+  // rotation without a restart). Connections made afterwards use the new
+  // files; connections already open keep the identity they were made
+  // with. On any error (a file missing, a key that does not match its
+  // certificate) the old files stay in use and nothing changes. Errors:
+  // InvalidArgument (TLS is off, or a file is bad), Shutdown. Blocks
+  // until the event loop has loaded them; not from a callback.
+  Status reload_tls();
   // Counters and latency histograms since start (for /metrics endpoints).
   // Any thread but the apply thread: the peer traffic is read on the event
   // loop, so the call waits for it (at most 1 s; a wedged loop leaves
