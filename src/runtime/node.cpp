@@ -66,6 +66,7 @@ Future<uint64_t> Node::snapshot() { return impl_->snapshot(); }
 Status Node::restore(SnapshotReader& reader, std::chrono::milliseconds timeout) {
   return impl_->restore(reader, timeout);
 }
+Status Node::reload_tls() { return impl_->reload_tls(); }
 void Node::shutdown() {
   if (impl_) impl_->shutdown();
 }

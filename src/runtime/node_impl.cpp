@@ -523,6 +523,27 @@ Metrics Node::Impl::metrics() const {
   return m;
 }
 
+Status Node::Impl::reload_tls() {
+  if (shut_down_) return shutdown_error();
+  detail::Promise<void> done;
+  Future<void> f = done.future();
+  if (!post([this, done]() mutable {
+        if (stopped_ || !transport_) {
+          done.set_error(shutdown_error());
+          return;
+        }
+        Status st = transport_->reload_tls();
+        if (st.ok()) {
+          done.set_ok();
+        } else {
+          done.set_error(std::move(st));
+        }
+      })) {
+    return shutdown_error();
+  }
+  return f.wait();
+}
+
 // The transport reports "peer.<id>.<counter>"; the metrics want a row per peer.
 std::vector<Metrics::Peer> Node::Impl::peer_traffic(const std::map<std::string, std::string>& stats) {
   std::map<ServerId, Metrics::Peer> by_id;

@@ -88,6 +88,7 @@ struct Node::Impl {
   std::chrono::steady_clock::time_point last_contact() const;
   std::map<std::string, std::string> stats() const;
   Metrics metrics() const;
+  Status reload_tls();
   static std::vector<Metrics::Peer> peer_traffic(const std::map<std::string, std::string>& stats);
   ClusterConfiguration configuration(bool committed) const;
   std::string address() const;

@@ -22,6 +22,10 @@ Result<std::unique_ptr<transport::Transport>> make_transport(const Config& confi
   o.listen_address = config.bind_address;
   o.advertise_address = config.advertise_address;
   o.logger = logger;
+  o.tls.ca_file = config.tls_ca_file;
+  o.tls.cert_file = config.tls_cert_file;
+  o.tls.key_file = config.tls_key_file;
+  o.tls.verify_peer_id = config.tls_verify_peer_id;
   // A frame must hold the largest AppendEntries the core may build: the
   // byte bound, plus one entry that exceeds it alone, plus headers.
   o.frame_bytes_max = std::max<size_t>(o.frame_bytes_max, 2 * config.max_append_bytes + (1 << 20));

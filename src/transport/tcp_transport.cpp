@@ -99,6 +99,7 @@ class TcpCore : public std::enable_shared_from_this<TcpCore> {
   void learn_peer(NodeId id, const std::string& address);
   void send(core::Message m);
   void stop();
+  Status reload_tls();
   const std::string& local_address() const { return local_address_; }
   std::map<std::string, std::string> stats() const;
 
@@ -977,6 +978,11 @@ void TcpCore::stop() {
   if (started_) log_.info("stopped");
 }
 
+Status TcpCore::reload_tls() {
+  if (!opt_.tls.enabled()) return invalid_argument("tcp transport: TLS is off");
+  return invalid_argument("tcp transport: TLS is not implemented yet");
+}
+
 uint32_t TcpCore::backoff_ms(uint32_t failures) {
   uint64_t d = opt_.reconnect_backoff_ms_initial;
   for (uint32_t i = 1; i < failures && d < opt_.reconnect_backoff_ms_max; ++i) d *= 2;
@@ -1049,5 +1055,6 @@ void TcpTransport::send(core::Message m) { core_->send(std::move(m)); }
 void TcpTransport::stop() { core_->stop(); }
 std::string TcpTransport::local_address() const { return core_->local_address(); }
 std::map<std::string, std::string> TcpTransport::stats() const { return core_->stats(); }
+Status TcpTransport::reload_tls() { return core_->reload_tls(); }
 
 }  // namespace raft::transport

@@ -47,6 +47,17 @@
 
 namespace raft::transport {
 
+// Mutual TLS (docs/security.md): on when all three files are set.
+struct TlsOptions {
+  std::string ca_file;    // PEM: the CA(s) whose certificates peers must present
+  std::string cert_file;  // PEM: this node's certificate chain
+  std::string key_file;   // PEM: its private key
+  // The peer's certificate must name "node<id>" (subject CN or a DNS
+  // subject alternative name) for the id it claims in the handshake.
+  bool verify_peer_id = false;
+  bool enabled() const { return !ca_file.empty() || !cert_file.empty() || !key_file.empty(); }
+};
+
 struct TcpTransportOptions {
   // This node's id (not 0) and cluster id (at most 64 bytes); a peer with
   // another cluster id is refused (docs/wire-format.md, "Hello").
@@ -82,6 +93,10 @@ struct TcpTransportOptions {
   // Inbound connections open at once (handshaking or not); one more is
   // closed as soon as it is accepted. A peer uses two.
   size_t inbound_connections_max = 64;
+  // Inbound connections open at once from one remote IP address, so one
+  // host cannot take every inbound slot.
+  size_t inbound_connections_per_address_max = 16;
+  TlsOptions tls;
   // Seeds the backoff jitter; 0 seeds from std::random_device.
   uint64_t seed = 0;
 };
@@ -124,6 +139,9 @@ class TcpTransport final : public Transport {
   //   dropped_not_started             send() before start() or after stop()
   // <reason> is wrong_cluster, unsupported_version, wrong_node or unknown.
   std::map<std::string, std::string> stats() const override;
+  // Loads the TLS files again; later connections use them. Errors:
+  // InvalidArgument (TLS off, bad file; the old context stays).
+  Status reload_tls() override;
 
  private:
   std::shared_ptr<detail::TcpCore> core_;

@@ -69,6 +69,11 @@ class Transport {
   // Counters for Node::stats(): messages and bytes sent and received per
   // peer, drops, connection attempts, refusals and their reasons.
   virtual std::map<std::string, std::string> stats() const = 0;
+
+  // Reads the TLS files again (certificate rotation); connections made
+  // afterwards use them. Errors: InvalidArgument (TLS is off, a file is
+  // bad: the old files stay in use). Default: TLS is not supported.
+  virtual Status reload_tls() { return invalid_argument("this transport has no TLS"); }
 };
 
 }  // namespace raft::transport
