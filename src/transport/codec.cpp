@@ -592,6 +592,7 @@ const char* handshake_result_name(uint8_t result) {
     case static_cast<uint8_t>(HandshakeResult::kWrongCluster): return "wrong_cluster";
     case static_cast<uint8_t>(HandshakeResult::kUnsupportedVersion): return "unsupported_version";
     case static_cast<uint8_t>(HandshakeResult::kWrongNode): return "wrong_node";
+    case static_cast<uint8_t>(HandshakeResult::kWrongIdentity): return "wrong_identity";
   }
   return "unknown";
 }

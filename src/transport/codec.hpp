@@ -144,9 +144,12 @@ enum class HandshakeResult : uint8_t {
   kWrongCluster = 1,
   kUnsupportedVersion = 2,
   kWrongNode = 3,
+  // TLS with peer ids pinned: the dialer's certificate does not name the
+  // node its Hello claims to be (docs/security.md).
+  kWrongIdentity = 4,
 };
 // "accepted", "wrong_cluster", "unsupported_version", "wrong_node",
-// "unknown" (the form used in stats keys).
+// "wrong_identity", "unknown" (the form used in stats keys).
 const char* handshake_result_name(uint8_t result);
 
 struct HelloReply {

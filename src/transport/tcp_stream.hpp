@@ -1,8 +1,7 @@
-// Stream: the byte stream under one TCP transport connection, and every
-// call that reads or writes it. The connection classes in tcp_transport.cpp
-// touch a socket only through this class, so that TLS (a later issue) is a
-// change here: hold an asio::ssl::stream<asio::ip::tcp::socket>, add an
-// async handshake step after connect/accept, forward the same calls.
+// Stream: the byte stream under one TCP transport connection, plain TCP
+// or TLS over it (docs/security.md), and every call that reads or writes
+// it. The connection classes in tcp_transport.cpp touch a socket only
+// through this class.
 //
 // Also: "host:port" parsing, shared by listening and dialing.
 //
@@ -10,14 +9,21 @@
 // Internal to src/transport.
 #pragma once
 
+#include <asio/buffer.hpp>
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 #include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "util/status.hpp"
 
@@ -25,53 +31,93 @@ namespace raft::transport::detail {
 
 class Stream {
  public:
-  explicit Stream(asio::io_context& io) : socket_(io) {}
-  explicit Stream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+  // A dialing stream; TLS when `tls` is set.
+  Stream(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls)
+      : socket_(io), tls_ctx_(std::move(tls)) {
+    if (tls_ctx_) tls_.emplace(std::move(socket_), *tls_ctx_);
+  }
+  // An accepted stream; TLS when `tls` is set.
+  Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
+      : socket_(std::move(socket)), tls_ctx_(std::move(tls)) {
+    if (tls_ctx_) tls_.emplace(std::move(socket_), *tls_ctx_);
+  }
+
+  bool tls() const { return tls_.has_value(); }
 
   // The TCP socket under the stream, for connect and socket options.
-  asio::ip::tcp::socket& lowest_layer() { return socket_; }
+  asio::ip::tcp::socket& lowest_layer() { return tls_ ? tls_->next_layer() : socket_; }
+  const asio::ip::tcp::socket& lowest_layer() const { return tls_ ? tls_->next_layer() : socket_; }
+
+  // TLS only: the handshake, as the dialer (client) or the acceptor
+  // (server). handler(ec).
+  template <class Handler>
+  void async_handshake(bool client, Handler&& handler) {
+    tls_->async_handshake(client ? asio::ssl::stream_base::client : asio::ssl::stream_base::server,
+                          std::forward<Handler>(handler));
+  }
+
+  // TLS only: the OpenSSL connection, to inspect the peer's certificate.
+  SSL* ssl() { return tls_->native_handle(); }
 
   // Low latency for small frames (no Nagle), and keepalive so a peer that
   // vanished without a FIN is noticed eventually. Errors are ignored: a
   // socket that cannot take them still works.
   void set_options() {
     std::error_code ec;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    socket_.set_option(asio::socket_base::keep_alive(true), ec);
+    lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
+    lowest_layer().set_option(asio::socket_base::keep_alive(true), ec);
   }
 
   // Reads what is available, up to into.size() bytes. handler(ec, n).
   template <class Handler>
   void async_read_some(std::span<uint8_t> into, Handler&& handler) {
-    socket_.async_read_some(asio::buffer(into.data(), into.size()),
-                            std::forward<Handler>(handler));
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(into.data(), into.size()), std::forward<Handler>(handler));
+    } else {
+      socket_.async_read_some(asio::buffer(into.data(), into.size()), std::forward<Handler>(handler));
+    }
   }
 
-  // Writes all of a buffer sequence (gathered: writev). The buffers must
-  // stay valid until handler(ec, n) runs.
+  // Writes all of a buffer sequence (plain TCP: gathered, writev). The
+  // buffers must stay valid until handler(ec, n) runs. One write at a time.
   template <class ConstBufferSequence, class Handler>
   void async_write(const ConstBufferSequence& buffers, Handler&& handler) {
-    asio::async_write(socket_, buffers, std::forward<Handler>(handler));
+    if (!tls_) {
+      asio::async_write(socket_, buffers, std::forward<Handler>(handler));
+      return;
+    }
+    // Asio's SSL stream writes one buffer of a sequence per record, so
+    // many small buffers would make many records and system calls. The
+    // bytes are encrypted (copied) anyway: gather them first.
+    auto first = asio::buffer_sequence_begin(buffers);
+    if (std::next(first) == asio::buffer_sequence_end(buffers)) {
+      asio::async_write(*tls_, asio::const_buffer(*first), std::forward<Handler>(handler));
+      return;
+    }
+    staging_.resize(asio::buffer_size(buffers));
+    asio::buffer_copy(asio::buffer(staging_), buffers);
+    asio::async_write(*tls_, asio::buffer(staging_), std::forward<Handler>(handler));
   }
 
   // Half-closes the sending side (FIN) so the peer reads what was written,
-  // then sees the end.
+  // then sees the end. (TLS: without a close_notify; the peer sees the
+  // stream end after the last record.)
   void shutdown_send() {
     std::error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   }
 
   // Cancels pending operations (their handlers see operation_aborted) and
   // closes the socket. Idempotent.
   void close() {
     std::error_code ec;
-    socket_.close(ec);
+    lowest_layer().close(ec);
   }
 
   // "127.0.0.1:41234" for log lines, or "?" when unknown.
   std::string remote() const {
     std::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = lowest_layer().remote_endpoint(ec);
     if (ec) return "?";
     return endpoint_string(ep);
   }
@@ -83,7 +129,10 @@ class Stream {
   }
 
  private:
-  asio::ip::tcp::socket socket_;
+  asio::ip::tcp::socket socket_;  // plain TCP; moved into tls_ when TLS
+  std::shared_ptr<asio::ssl::context> tls_ctx_;
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  std::vector<uint8_t> staging_;  // TLS: a gathered write's bytes
 };
 
 // Splits "host:port" or "[v6 host]:port". Errors: InvalidArgument.

@@ -35,6 +35,7 @@
 
 #include "transport/frame_reader.hpp"
 #include "transport/tcp_stream.hpp"
+#include "transport/tls.hpp"
 #include "util/assert.hpp"
 
 namespace raft::transport {
@@ -71,12 +72,15 @@ struct PeerStats {
   uint64_t connect_failures = 0;
   uint64_t disconnects = 0;
   uint64_t decode_errors = 0;
+  uint64_t tls_failures = 0;  // our TLS handshake with it failed, or its identity
   std::map<std::string, uint64_t> refused;  // by reason name
 };
 
 struct InboundStats {
   uint64_t accepted = 0;
   uint64_t refused_limit = 0;
+  uint64_t refused_address_limit = 0;
+  uint64_t tls_handshake_failures = 0;
   uint64_t handshake_timeouts = 0;
   uint64_t bad_handshakes = 0;
   uint64_t decode_errors = 0;
@@ -106,6 +110,8 @@ class TcpCore : public std::enable_shared_from_this<TcpCore> {
   // For the connection classes.
   asio::io_context& io() { return io_; }
   const TcpTransportOptions& options() const { return opt_; }
+  // The TLS context new connections use; null when TLS is off.
+  const std::shared_ptr<asio::ssl::context>& tls_context() const { return tls_ctx_; }
   const Logger& log() const { return log_; }
   PeerStats& peer_stats(NodeId id) { return peer_stats_[id]; }
   InboundStats& inbound_stats() { return inbound_stats_; }
@@ -142,6 +148,9 @@ class TcpCore : public std::enable_shared_from_this<TcpCore> {
   // The established inbound connection of each (sender, kind).
   std::map<std::pair<NodeId, Channel>, InboundConn*> inbound_by_peer_;
   bool limit_logged_ = false;  // a refusal for the inbound limit was logged
+  std::shared_ptr<asio::ssl::context> tls_ctx_;
+  uint64_t tls_reloads_ = 0;
+  uint64_t tls_reload_failures_ = 0;
   std::map<NodeId, PeerStats> peer_stats_;
   InboundStats inbound_stats_;
   std::map<std::string, uint64_t> handshake_refused_;
@@ -163,7 +172,7 @@ class OutboundConn : public std::enable_shared_from_this<OutboundConn> {
         peer_(peer),
         kind_(kind),
         address_(std::move(address)),
-        stream_(core->io()),
+        stream_(core->io(), core->tls_context()),
         resolver_(core->io()),
         deadline_(core->io()),
         reader_(kHelloReplyLengthMax) {}
@@ -179,9 +188,11 @@ class OutboundConn : public std::enable_shared_from_this<OutboundConn> {
 
  private:
   void connected(const std::error_code& ec);
+  void tls_handshaken(const std::error_code& ec);
+  void send_hello();
   void read_next();
   void on_read(size_t n);
-  void fail(const Status& why, const HelloReply* refusal = nullptr);
+  void fail(const Status& why, const HelloReply* refusal = nullptr, bool tls_failure = false);
 
   TcpCore* core_;       // valid while !closed_
   Outbox* ch_;   // valid while !closed_
@@ -228,7 +239,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
 
   // From the current OutboundConn.
   void conn_ready(OutboundConn* c, uint8_t version);
-  void conn_failed(OutboundConn* c, const Status& why, const HelloReply* refusal);
+  void conn_failed(OutboundConn* c, const Status& why, const HelloReply* refusal, bool tls_failure);
   void write_done(OutboundConn* c, size_t messages, size_t bytes);
 
  private:
@@ -266,16 +277,18 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
 
 class InboundConn : public std::enable_shared_from_this<InboundConn> {
  public:
-  InboundConn(TcpCore* core, tcp::socket socket)
+  InboundConn(TcpCore* core, tcp::socket socket, asio::ip::address remote_ip)
       : core_(core),
-        stream_(std::move(socket)),
+        stream_(std::move(socket), core->tls_context()),
         remote_(stream_.remote()),
+        remote_ip_(std::move(remote_ip)),
         deadline_(core->io()),
         reader_(kHelloLengthMax) {}
 
   void start();
   // Closes without telling the core (the core is the caller). Idempotent.
   void shutdown();
+  const asio::ip::address& remote_ip() const { return remote_ip_; }
 
  private:
   enum class Phase { kHello, kMessages, kDraining };
@@ -297,6 +310,7 @@ class InboundConn : public std::enable_shared_from_this<InboundConn> {
   TcpCore* core_;  // valid while !closed_
   Stream stream_;
   const std::string remote_;
+  const asio::ip::address remote_ip_;  // for the per-address limit
   asio::steady_timer deadline_;  // handshake
   FrameReader reader_;
   Phase phase_ = Phase::kHello;
@@ -347,6 +361,29 @@ void OutboundConn::connected(const std::error_code& ec) {
   if (closed_) return;
   if (ec) return fail(io_error("connect: " + ec.message()));
   stream_.set_options();
+  if (!stream_.tls()) return send_hello();
+  auto self = shared_from_this();
+  stream_.async_handshake(true, [self](const std::error_code& e) { self->tls_handshaken(e); });
+}
+
+void OutboundConn::tls_handshaken(const std::error_code& ec) {
+  if (closed_) return;
+  if (ec) {
+    return fail(io_error("TLS handshake: " + tls_error_string(ec.message())), nullptr, true);
+  }
+  // docs/security.md, "Pinning": the acceptor's certificate must name the
+  // node we meant to reach.
+  const auto& opt = core_->options();
+  if (opt.tls.verify_peer_id &&
+      !tls_peer_certificate_names(stream_.ssl(), tls_peer_name(peer_))) {
+    return fail(Status(ErrorCode::kAborted, "its certificate does not name \"" +
+                                                tls_peer_name(peer_) + "\""),
+                nullptr, true);
+  }
+  send_hello();
+}
+
+void OutboundConn::send_hello() {
   const auto& opt = core_->options();
   Hello h;
   h.channel = kind_;
@@ -421,9 +458,9 @@ void OutboundConn::write(std::vector<EncodedFrame>&& batch, size_t bytes) {
   });
 }
 
-void OutboundConn::fail(const Status& why, const HelloReply* refusal) {
+void OutboundConn::fail(const Status& why, const HelloReply* refusal, bool tls_failure) {
   if (closed_) return;
-  ch_->conn_failed(this, why, refusal);  // closes this
+  ch_->conn_failed(this, why, refusal, tls_failure);  // closes this
 }
 
 void OutboundConn::close() {
@@ -523,7 +560,8 @@ void Outbox::conn_ready(OutboundConn*, uint8_t version) {
   pump();
 }
 
-void Outbox::conn_failed(OutboundConn* c, const Status& why, const HelloReply* refusal) {
+void Outbox::conn_failed(OutboundConn* c, const Status& why, const HelloReply* refusal,
+                         bool tls_failure) {
   RAFT_ASSERT(c == conn_.get());
   bool was_connected = state_ == State::kConnected;
   conn_->close();
@@ -546,6 +584,11 @@ void Outbox::conn_failed(OutboundConn* c, const Status& why, const HelloReply* r
     ++ps.refused[reason];
     delay_ms = opt.reconnect_backoff_ms_max;
     line = what() + " refused the connection (" + reason + "): " + printable(refusal->reason);
+  } else if (tls_failure) {
+    // A certificate problem does not fix itself in milliseconds.
+    ++ps.tls_failures;
+    delay_ms = opt.reconnect_backoff_ms_max;
+    line = "cannot connect to " + what() + " over TLS: " + why.message();
   } else {
     delay_ms = core_->backoff_ms(failures_);
     line = "cannot connect to " + what() + ": " + why.message();
@@ -600,7 +643,17 @@ void InboundConn::start() {
       self->close_and_forget(LogLevel::kDebug, "refused; the peer did not close");
     }
   });
-  read_next();
+  if (!stream_.tls()) return read_next();
+  stream_.async_handshake(false, [self](const std::error_code& ec) {
+    if (self->closed_) return;
+    if (ec) {
+      // A plaintext dialer, a certificate from another CA, no certificate.
+      ++self->core_->inbound_stats().tls_handshake_failures;
+      return self->close_and_forget(LogLevel::kWarn,
+                                    "TLS handshake failed: " + tls_error_string(ec.message()));
+    }
+    self->read_next();
+  });
 }
 
 void InboundConn::read_next() {
@@ -673,6 +726,14 @@ void InboundConn::on_hello(const Frame& f) {
     return close_and_forget(LogLevel::kWarn, h.status().message());
   }
   HelloReply reply = answer_hello(*h, opt.cluster_id, opt.node_id);
+  if (reply.accepted() && stream_.tls() && opt.tls.verify_peer_id &&
+      !tls_peer_certificate_names(stream_.ssl(), tls_peer_name(h->from))) {
+    // docs/security.md, "Pinning": a valid certificate of another node
+    // does not let its holder speak as this one.
+    reply.result = static_cast<uint8_t>(HandshakeResult::kWrongIdentity);
+    reply.version = 0;
+    reply.reason = "the certificate presented does not name \"" + tls_peer_name(h->from) + "\"";
+  }
   reply_ = encode_hello_reply(reply);
   auto self = shared_from_this();
   if (!reply.accepted()) {
@@ -781,8 +842,9 @@ Status TcpCore::validate() const {
   if (opt_.handshake_timeout_ms == 0) {
     return invalid_argument("tcp transport: handshake_timeout_ms must be positive");
   }
-  if (opt_.inbound_connections_max == 0) {
-    return invalid_argument("tcp transport: inbound_connections_max must be positive");
+  if (opt_.inbound_connections_max == 0 || opt_.inbound_connections_per_address_max == 0) {
+    return invalid_argument(
+        "tcp transport: inbound_connections_max and inbound_connections_per_address_max must be positive");
   }
   return Status();
 }
@@ -791,6 +853,11 @@ Status TcpCore::start(MessageHandler handler) {
   if (started_ || stopped_) return invalid_argument("tcp transport: start called twice");
   RAFT_ASSERT(handler);
   RAFT_RETURN_IF_ERROR(validate());
+  if (opt_.tls.enabled()) {
+    auto ctx = load_tls_context(opt_.tls);
+    if (!ctx.ok()) return ctx.status().with_context("tcp transport");
+    tls_ctx_ = std::move(*ctx);
+  }
   std::string host;
   uint16_t port = 0;
   RAFT_RETURN_IF_ERROR(parse_host_port(opt_.listen_address, &host, &port));
@@ -831,7 +898,8 @@ Status TcpCore::start(MessageHandler handler) {
   handler_ = std::move(handler);
   started_ = true;
   log_.info("listening on ", local_address_, " as ", node_string(opt_.node_id), " of cluster \"",
-            opt_.cluster_id, "\"");
+            opt_.cluster_id, "\"", tls_ctx_ ? (opt_.tls.verify_peer_id ? ", TLS with pinned peer ids" : ", TLS")
+                                            : ", plaintext (no TLS)");
   accept_next();
   return Status();
 }
@@ -855,6 +923,20 @@ void TcpCore::accept_next() {
 }
 
 void TcpCore::accepted(tcp::socket socket) {
+  std::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  size_t from_address = 0;  // at most inbound_connections_max to count
+  for (const auto& [ptr, c] : inbound_) from_address += c->remote_ip() == remote.address();
+  if (from_address >= opt_.inbound_connections_per_address_max) {
+    ++inbound_stats_.refused_address_limit;
+    log_.logf(limit_logged_ ? LogLevel::kDebug : LogLevel::kWarn, "closing inbound connection from ",
+              Stream::endpoint_string(remote), ": ", from_address,
+              " inbound connections from that address are open (inbound_connections_per_address_max)");
+    limit_logged_ = true;
+    socket.close(ec);
+    return;
+  }
   if (inbound_.size() >= opt_.inbound_connections_max) {
     ++inbound_stats_.refused_limit;
     std::error_code ec;
@@ -868,7 +950,7 @@ void TcpCore::accepted(tcp::socket socket) {
     return;
   }
   ++inbound_stats_.accepted;
-  auto c = std::make_shared<InboundConn>(this, std::move(socket));
+  auto c = std::make_shared<InboundConn>(this, std::move(socket), remote.address());
   inbound_.emplace(c.get(), c);
   c->start();
 }
@@ -980,7 +1062,16 @@ void TcpCore::stop() {
 
 Status TcpCore::reload_tls() {
   if (!opt_.tls.enabled()) return invalid_argument("tcp transport: TLS is off");
-  return invalid_argument("tcp transport: TLS is not implemented yet");
+  auto ctx = load_tls_context(opt_.tls);
+  if (!ctx.ok()) {
+    ++tls_reload_failures_;
+    log_.error("TLS files not reloaded (the old ones stay in use): ", ctx.status().message());
+    return ctx.status();
+  }
+  tls_ctx_ = std::move(*ctx);
+  ++tls_reloads_;
+  log_.info("reloaded the TLS files; new connections use them");
+  return Status();
 }
 
 uint32_t TcpCore::backoff_ms(uint32_t failures) {
@@ -1011,6 +1102,7 @@ std::map<std::string, std::string> TcpCore::stats() const {
     put(p + "connect_failures", s.connect_failures);
     put(p + "disconnects", s.disconnects);
     put(p + "decode_errors", s.decode_errors);
+    put(p + "tls_failures", s.tls_failures);
     for (const auto& [reason, n] : s.refused) put(p + "refused." + reason, n);
     size_t qm = 0, qb = 0;
     if (auto it = peers_.find(id); it != peers_.end()) {
@@ -1026,6 +1118,8 @@ std::map<std::string, std::string> TcpCore::stats() const {
   put("inbound.accepted", inbound_stats_.accepted);
   put("inbound.active", inbound_.size());
   put("inbound.refused_limit", inbound_stats_.refused_limit);
+  put("inbound.refused_address_limit", inbound_stats_.refused_address_limit);
+  put("inbound.tls_handshake_failures", inbound_stats_.tls_handshake_failures);
   put("inbound.handshake_timeouts", inbound_stats_.handshake_timeouts);
   put("inbound.bad_handshakes", inbound_stats_.bad_handshakes);
   put("inbound.decode_errors", inbound_stats_.decode_errors);
@@ -1034,6 +1128,9 @@ std::map<std::string, std::string> TcpCore::stats() const {
   put("inbound.replaced", inbound_stats_.replaced);
   for (const auto& [reason, n] : handshake_refused_) put("handshake_refused." + reason, n);
   put("dropped_not_started", dropped_not_started_);
+  put("tls.enabled", tls_ctx_ ? 1 : 0);
+  put("tls.reloads", tls_reloads_);
+  put("tls.reload_failures", tls_reload_failures_);
   return out;
 }
 

@@ -41,6 +41,11 @@ struct Options {
   std::string dir;
   std::string store = "wal";
   std::optional<uint64_t> snapshot_threshold;  // nullopt: the library's default
+  // Mutual TLS between the nodes: a folder with ca.pem and node<N>.pem,
+  // node<N>.key for every node; empty: plaintext. --tls makes one (with
+  // scripts/make-certs.sh) in the run's folder.
+  bool tls = false;
+  std::string tls_dir;
   bool progress = false;
   bool processes = false;
   bool keep = false;

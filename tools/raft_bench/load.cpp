@@ -181,6 +181,13 @@ raft::Config node_config(const Options& o, raft::ServerId id, const std::string&
   c.data_dir = data_dir;
   c.log_level = raft::LogLevel::kWarn;
   c.log_callback = log_to_stderr;
+  if (!o.tls_dir.empty()) {
+    std::string node = o.tls_dir + "/node" + std::to_string(id);
+    c.tls_ca_file = o.tls_dir + "/ca.pem";
+    c.tls_cert_file = node + ".pem";
+    c.tls_key_file = node + ".key";
+    c.tls_verify_peer_id = true;
+  }
   if (o.snapshot_threshold) {
     if (*o.snapshot_threshold == 0) {
       c.snapshot_threshold = UINT64_MAX;  // never

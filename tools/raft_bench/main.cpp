@@ -67,6 +67,10 @@ void print_help() {
       "  --snapshot-threshold N   snapshot after N applied entries, checked every second;\n"
       "                           0: never. Default: the library's (8192 entries, checked\n"
       "                           every 120 s, so no snapshot in a shorter run)\n"
+      "  --tls                    mutual TLS between the nodes (peer ids pinned), with\n"
+      "                           certificates made for the run by scripts/make-certs.sh\n"
+      "  --tls-dir DIR            --tls with the certificates in DIR: ca.pem, node<N>.pem\n"
+      "                           and node<N>.key for N = 1..nodes\n"
       "  --progress               once a second on stderr: ops/s and p99 of the last second\n"
       "  --processes              one OS process per node; the load runs in the leader's\n"
       "  --keep                   keep the data directories (default: removed at the end)\n"
@@ -133,6 +137,13 @@ Options parse_flags(int argc, char** argv) {
       if (o.store != "wal" && o.store != "memory") bad_flag("--store: \"" + o.store + "\" is not wal or memory");
     } else if (flag == "--snapshot-threshold") {
       o.snapshot_threshold = parse_integer<uint64_t>(flag, value(), 0, uint64_t{1} << 40);
+    } else if (flag == "--tls") {
+      no_value();
+      o.tls = true;
+    } else if (flag == "--tls-dir") {
+      o.tls = true;
+      o.tls_dir = value();
+      if (o.tls_dir.empty()) bad_flag("--tls-dir: empty");
     } else if (flag == "--progress") {
       no_value();
       o.progress = true;
@@ -159,10 +170,10 @@ void print_json(const Options& o, const Report& r) {
   auto q_us = [&](double q) { return us(std::min(histogram_quantile(r.counts, q), r.max_ns)); };
   const double ops = static_cast<double>(r.ops);
   std::printf(
-      "{\"system\":\"libraft\",\"nodes\":%d,\"size\":%zu,\"concurrency\":%zu,\"store\":\"%s\",\"ops\":%llu,"
+      "{\"system\":\"libraft\",\"nodes\":%d,\"size\":%zu,\"concurrency\":%zu,\"store\":\"%s\",\"tls\":%s,\"ops\":%llu,"
       "\"seconds\":%.3f,\"ops_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
       "\"cpu_s\":%.3f,\"cpu_us_per_op\":%.2f}\n",
-      o.nodes, o.size_bytes, o.concurrency, o.store.c_str(), static_cast<unsigned long long>(r.ops), r.seconds,
+      o.nodes, o.size_bytes, o.concurrency, o.store.c_str(), o.tls ? "true" : "false", static_cast<unsigned long long>(r.ops), r.seconds,
       ops / r.seconds, q_us(0.50), q_us(0.99), q_us(0.999), us(r.max_ns), r.cpu_s, r.cpu_s * 1e6 / ops);
   if (r.leader_fsync) {
     // Not part of the JSON line (its keys are fixed): a diagnostic for
@@ -190,7 +201,7 @@ void print_json(const Options& o, const Report& r) {
   std::fflush(stdout);
 }
 
-int run(const Options& o) {
+int run(Options o) {
   namespace fs = std::filesystem;
   // A fresh folder per run inside --dir, so no earlier data is reused and
   // nothing but our own is ever removed.
@@ -204,6 +215,15 @@ int run(const Options& o) {
     return 1;
   }
   Report r;
+  if (o.tls && o.tls_dir.empty()) {
+    o.tls_dir = (run_dir / "tls").string();
+    std::string cmd = std::string(RAFT_BENCH_SOURCE_DIR) + "/scripts/make-certs.sh " + o.tls_dir;
+    for (int i = 1; i <= o.nodes; ++i) cmd += " " + std::to_string(i);
+    if (std::system(cmd.c_str()) != 0) {
+      std::fprintf(stderr, "raft_bench: making certificates failed: %s\n", cmd.c_str());
+      return 1;
+    }
+  }
   int rc = o.processes ? run_processes(o, run_dir.string(), &r) : run_in_process(o, run_dir.string(), &r);
   if (rc == 0 && r.ops == 0) {
     std::fprintf(stderr, "raft_bench: no command completed in the measured window\n");

@@ -445,6 +445,10 @@ int run_processes(const Options& o, const std::string& run_dir, Report* out) {
       args.push_back(std::to_string(*o.snapshot_threshold));
     }
     if (o.progress) args.push_back("--progress");
+    if (!o.tls_dir.empty()) {
+      args.push_back("--tls-dir");
+      args.push_back(o.tls_dir);
+    }
     std::string err;
     if (!kids.spawn(static_cast<raft::ServerId>(i), args, &err)) {
       std::fprintf(stderr, "raft_bench: starting node %d: %s\n", i, err.c_str());
