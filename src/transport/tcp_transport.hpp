@@ -20,10 +20,14 @@
 //
 // Hostile input (a frame too large, truncated, of an unknown type, with
 // lying lengths, garbage before the handshake, another cluster, another
-// protocol version, a spoofed sender) closes that connection with a log
-// line and a counter; nothing else is affected. Memory per connection is
-// bounded by the frame and queue limits below, and the number of inbound
-// connections is bounded.
+// protocol version, a spoofed sender, a failed TLS handshake, a
+// certificate that does not name its holder's id) closes that connection
+// with a log line and a counter; nothing else is affected. Memory per
+// connection is bounded by the frame and queue limits below, and the
+// number of inbound connections is bounded, in all and per remote address.
+//
+// TLS (docs/security.md): with TlsOptions set, every connection is mutual
+// TLS from its first byte (tls.hpp, tcp_stream.hpp).
 //
 // Threads (transport.hpp): every method runs on the thread that runs `io`,
 // including stats(); the handler is called there too.
@@ -129,15 +133,20 @@ class TcpTransport final : public Transport {
   //   peer.<id>.connects, reconnects, connect_failures, disconnects
   //   peer.<id>.refused.<reason>      the peer refused our handshake
   //   peer.<id>.decode_errors         bad frames on its inbound connections
+  //   peer.<id>.tls_failures          TLS handshakes to it that failed, or
+  //                                   whose certificate did not name it
   //   peer.<id>.queued_messages, queued_bytes   now (both connections)
   //   inbound.accepted, inbound.active, inbound.refused_limit,
+  //     inbound.refused_address_limit, inbound.tls_handshake_failures,
   //     inbound.handshake_timeouts, inbound.bad_handshakes,
   //     inbound.decode_errors, inbound.truncated_frames (the stream ended
   //     inside a frame), inbound.spoofed_sender, inbound.replaced (an
   //     older connection of the same peer and channel closed)
   //   handshake_refused.<reason>      we refused a dialer's handshake
   //   dropped_not_started             send() before start() or after stop()
-  // <reason> is wrong_cluster, unsupported_version, wrong_node or unknown.
+  //   tls.enabled (0 or 1), tls.reloads, tls.reload_failures
+  // <reason> is wrong_cluster, unsupported_version, wrong_node,
+  // wrong_identity or unknown.
   std::map<std::string, std::string> stats() const override;
   // Loads the TLS files again; later connections use them. Errors:
   // InvalidArgument (TLS off, bad file; the old context stays).
