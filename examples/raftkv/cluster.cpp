@@ -75,10 +75,12 @@ void LeaderRegistrar::maybe_register() {
 
 namespace {
 
-// "http://h:p/" or "h:p" -> "http://h:p", the form httplib::Client takes.
-std::string normalize_url(std::string url) {
+// "http://h:p/" or "h:p" -> "http://h:p", the form httplib::Client takes;
+// "https://h:p" when `tls` (every node of a TLS cluster serves HTTPS, and
+// X-Raft-Leader-Http names a leader by host:port only).
+std::string normalize_url(std::string url, bool tls) {
   while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.find("://") == std::string::npos) url = "http://" + url;
+  if (url.find("://") == std::string::npos) url = (tls ? "https://" : "http://") + url;
   return url;
 }
 
@@ -95,6 +97,8 @@ std::string error_of(const httplib::Result& res) {
       case httplib::Error::ConnectionTimeout: return "connection timed out";
       case httplib::Error::Read: return "no answer (connection closed or read timed out)";
       case httplib::Error::Write: return "could not send the request";
+      case httplib::Error::SSLConnection: return "TLS handshake failed";
+      case httplib::Error::SSLServerVerification: return "the server's certificate is not signed by --tls-ca";
       default: return httplib::to_string(res.error());
     }
   }
@@ -110,7 +114,8 @@ raft::Status join_cluster(const JoinRequest& request, const StopSignal& stop) {
       {"raft", request.raft_address},
       {"http", request.http_address},
       {"voter", true}}.dump();
-  const std::string first = normalize_url(request.url);
+  const bool tls = !request.tls_ca_file.empty();
+  const std::string first = normalize_url(request.url, tls);
   std::string target = first;
   std::string last_error;
   auto backoff = 100ms;
@@ -119,6 +124,10 @@ raft::Status join_cluster(const JoinRequest& request, const StopSignal& stop) {
   while (true) {
     httplib::Client client(target);
     client.set_connection_timeout(2s);
+    if (tls) {
+      client.set_ca_cert_path(request.tls_ca_file.c_str());
+      client.enable_server_certificate_verification(true);
+    }
     // The leader answers once the change commits, or after its own request
     // timeout with a 504: wait longer than that.
     client.set_read_timeout(20s);
@@ -136,7 +145,7 @@ raft::Status join_cluster(const JoinRequest& request, const StopSignal& stop) {
       target = first;  // a leader we were sent to may be gone: ask the member we were given
     } else if (res->status == 503 && res->has_header("X-Raft-Leader-Http")) {
       // A follower names the leader: go there, at once the first time.
-      std::string leader = normalize_url(res->get_header_value("X-Raft-Leader-Http"));
+      std::string leader = normalize_url(res->get_header_value("X-Raft-Leader-Http"), tls);
       retry_now = leader != target && ++redirects_in_a_row <= 3;
       log(raft::LogLevel::kInfo, target, " is not the leader; the leader is ", res->get_header_value("X-Raft-Leader"),
           " at ", leader);

@@ -85,11 +85,15 @@ class LeaderRegistrar {
 };
 
 struct JoinRequest {
-  std::string url;  // a member's HTTP address: http://HOST:PORT (or HOST:PORT)
+  std::string url;  // a member's HTTP address: http(s)://HOST:PORT (or HOST:PORT)
   raft::ServerId id = 0;
   std::string raft_address;
   std::string http_address;
   std::chrono::seconds give_up_after{30};
+  // With TLS (--tls-ca): members are reached over HTTPS (the default
+  // scheme of a URL without one) and their certificates checked against
+  // this CA file. Empty: plain HTTP.
+  std::string tls_ca_file;
 };
 
 // Asks the cluster to add this node as a voter (POST /members), following

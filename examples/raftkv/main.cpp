@@ -7,7 +7,8 @@
 //   3. bootstrap a new cluster (--peers), or ask to join one (--join,
 //      cluster.cpp), or just carry on from the state in --dir;
 //   4. serve the HTTP API (server.cpp) until SIGINT or SIGTERM, or until
-//      the node stops by itself (removed from the cluster);
+//      the node stops by itself (removed from the cluster); with TLS,
+//      reload the certificates on SIGHUP (tls.hpp);
 //   5. shut down in order: HTTP first (requests in progress finish), then
 //      the node (its log is closed cleanly).
 //
@@ -16,9 +17,11 @@
 // flags.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +33,7 @@
 #include "options.hpp"
 #include "raft/raft.hpp"
 #include "server.hpp"
+#include "tls.hpp"
 
 using namespace std::chrono_literals;
 using raft::LogLevel;
@@ -53,7 +57,27 @@ raft::Config make_raft_config(const Options& o) {
   c.trailing_logs = o.trailing_logs;
   c.log_level = o.log_level;
   c.log_callback = [](LogLevel level, std::string_view message) { log_line(level, message); };
+  c.tls_ca_file = o.tls_ca_file;
+  c.tls_cert_file = o.tls_cert_file;
+  c.tls_key_file = o.tls_key_file;
+  c.tls_verify_peer_id = o.tls_verify_peer_id;
   return c;
+}
+
+// One SIGHUP: the HTTPS certificate and key, then libraft's files (the
+// CA, certificate and key of the Raft connections). Each keeps its old
+// files if the new ones are bad. One log line says what happened.
+void reload_tls(const Options& o, CertificateStore& certs, raft::Node& node) {
+  const std::string before = certs.serial();
+  raft::Status https = certs.load(o.tls_cert_file, o.tls_key_file);
+  raft::Status transport = node.reload_tls();
+  const bool ok = https.ok() && transport.ok();
+  log(ok ? LogLevel::kInfo : LogLevel::kError, "SIGHUP: ",
+      ok ? "TLS files reloaded" : https.ok() || transport.ok() ? "TLS reload failed in part" : "TLS reload failed",
+      "; HTTPS: ",
+      https.ok() ? "now presents certificate serial " + certs.serial()
+                 : https.message() + " (still presents certificate serial " + before + ")",
+      "; Raft transport: ", transport.ok() ? "reloaded" : transport.message() + " (it keeps the previous files)");
 }
 
 bool is_member(const raft::ClusterConfiguration& c, raft::ServerId id) {
@@ -69,8 +93,9 @@ std::string describe(const std::vector<raft::ServerInfo>& servers) {
   return out;
 }
 
-// Everything after the flags. `stop` is set by the signal thread.
-int run(const Options& o, const StopSignal& stop) {
+// Everything after the flags. `stop` and `reload` are set by the signal
+// thread.
+int run(const Options& o, const StopSignal& stop, ReloadSignal& reload) {
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
   if (ec) {
@@ -81,6 +106,21 @@ int run(const Options& o, const StopSignal& stop) {
   if (raft::Status v = config.validate(); !v.ok()) {
     std::fprintf(stderr, "raftkv: %s\n", v.message().c_str());
     return 2;
+  }
+
+  // The HTTPS certificate, loaded (and checked) before anything starts.
+  std::shared_ptr<CertificateStore> certs;
+  if (o.tls()) {
+    certs = std::make_shared<CertificateStore>();
+    if (raft::Status loaded = certs->load(o.tls_cert_file, o.tls_key_file); !loaded.ok()) {
+      log(LogLevel::kError, "--tls-cert/--tls-key: ", loaded.message());
+      return 1;
+    }
+    // libraft reads the CA file itself; say early when it cannot be read.
+    if (::access(o.tls_ca_file.c_str(), R_OK) != 0) {
+      log(LogLevel::kError, "--tls-ca: cannot read ", o.tls_ca_file, ": ", std::strerror(errno));
+      return 1;
+    }
   }
 
   auto fsm = std::make_shared<KvFsm>();
@@ -96,11 +136,21 @@ int run(const Options& o, const StopSignal& stop) {
   LeaderRegistrar registrar(*node, *fsm, o.id, o.http_address);
   node->on_leader_change([&registrar](std::optional<raft::ServerId>, uint64_t) { registrar.poke(); });
   registrar.start();
-  HttpServer server(*node, *fsm, ServerSettings{o.id, o.http_address, o.request_timeout_ms});
-  // In this order: HTTP requests in progress finish first; then the node
-  // (which resolves anything still waiting); then the registrar, which
-  // the node's observer may poke until the node is down.
+  HttpServer server(*node, *fsm, ServerSettings{o.id, o.http_address, o.request_timeout_ms, certs});
+  // SIGHUP's work, on a thread of its own (the signal thread only asks).
+  std::thread reloader;
+  if (certs) {
+    reloader = std::thread([&] {
+      while (reload.wait()) reload_tls(o, *certs, *node);
+    });
+  }
+  // In this order: a reload in progress finishes; HTTP requests in
+  // progress finish; then the node (which resolves anything still
+  // waiting); then the registrar, which the node's observer may poke until
+  // the node is down.
   auto stop_all = [&] {
+    reload.close();
+    if (reloader.joinable()) reloader.join();
     server.stop();
     node->shutdown();
     registrar.stop();
@@ -146,13 +196,19 @@ int run(const Options& o, const StopSignal& stop) {
   }
 
   server.start();
-  log(LogLevel::kInfo, "serving HTTP on http://", o.http_address, " (Raft on ", o.raft_address, ")");
+  log(LogLevel::kInfo, "serving HTTP on ", o.scheme(), "://", o.http_address, " (Raft on ", o.raft_address,
+      o.tls() ? ", mutual TLS" : "", ")");
 
   if (!o.join_url.empty()) {
     if (member) {
       log(LogLevel::kInfo, "already a member according to ", o.dir, "; not asking to join");
     } else {
-      raft::Status joined = join_cluster({o.join_url, o.id, o.raft_address, o.http_address}, stop);
+      JoinRequest join{.url = o.join_url,
+                       .id = o.id,
+                       .raft_address = o.raft_address,
+                       .http_address = o.http_address,
+                       .tls_ca_file = o.tls_ca_file};
+      raft::Status joined = join_cluster(join, stop);
       if (!joined.ok() && joined.code() != raft::ErrorCode::kAborted) {
         log(LogLevel::kError, "cannot join the cluster: ", joined.message());
         stop_all();
@@ -184,15 +240,17 @@ int run(const Options& o, const StopSignal& stop) {
 
 int main(int argc, char** argv) {
   using namespace raftkv;
-  // Signals: SIGINT and SIGTERM are blocked here, before any other thread
-  // exists, so every thread inherits the mask and they are only ever
-  // received by the signal thread's sigwait below: no signal handler, no
-  // async-signal-safety concerns.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Signals: SIGINT, SIGTERM and SIGHUP are blocked here, before any other
+  // thread exists, so every thread inherits the mask and they are only
+  // ever received by the signal thread's sigwait below: no signal handler,
+  // no async-signal-safety concerns. The signal thread only records them;
+  // run()'s threads do the work.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // A client that hangs up mid-answer must not kill the server.
   signal(SIGPIPE, SIG_IGN);
 
@@ -209,12 +267,22 @@ int main(int argc, char** argv) {
   log_init(server_name(options.id), options.log_level);
 
   StopSignal stop;
+  ReloadSignal reload;
   std::atomic<bool> exiting{false};
   std::thread signal_thread([&] {
     while (true) {
       int sig = 0;
-      if (sigwait(&stop_signals, &sig) != 0) continue;
+      if (sigwait(&signals, &sig) != 0) continue;
       if (exiting.load()) return;  // main is done: its wake-up call
+      if (sig == SIGHUP) {
+        if (options.tls()) {
+          log(LogLevel::kInfo, "received SIGHUP; reloading the TLS files");
+          reload.request();
+        } else {
+          log(LogLevel::kInfo, "received SIGHUP; nothing to reload (no --tls-* flags)");
+        }
+        continue;
+      }
       // A second signal changes nothing: the shutdown is bounded (by the
       // request timeout) and exits 0; kill -9 remains for the impatient.
       const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
@@ -223,7 +291,7 @@ int main(int argc, char** argv) {
     }
   });
 
-  int code = run(options, stop);
+  int code = run(options, stop, reload);
 
   exiting.store(true);
   pthread_kill(signal_thread.native_handle(), SIGTERM);

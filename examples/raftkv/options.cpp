@@ -112,17 +112,21 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
       return r;
     }
     if (arg.substr(0, 2) != "--") return fail("unexpected argument \"" + std::string(arg) + "\" (see --help)");
-    // Both "--flag value" and "--flag=value".
+    // Both "--flag value" and "--flag=value"; a switch takes no value.
     std::string flag;
     std::string value;
     size_t eq = arg.find('=');
+    const bool is_switch = arg.substr(0, eq) == "--tls-verify-peer-id";
     if (eq != std::string_view::npos) {
       flag = std::string(arg.substr(0, eq));
       value = std::string(arg.substr(eq + 1));
+      if (is_switch) return fail(flag + " takes no value");
     } else {
       flag = std::string(arg);
-      if (i + 1 >= argc) return fail(flag + " needs a value (see --help)");
-      value = argv[++i];
+      if (!is_switch) {
+        if (i + 1 >= argc) return fail(flag + " needs a value (see --help)");
+        value = argv[++i];
+      }
     }
     if (!seen.insert(flag).second) return fail(flag + " is given twice");
 
@@ -168,6 +172,11 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
       auto level = parse_level(value);
       if (!level) return bad("want error, warn, info or debug");
       o.log_level = *level;
+    } else if (flag == "--tls-ca" || flag == "--tls-cert" || flag == "--tls-key") {
+      if (value.empty()) return fail(flag + " must not be empty");
+      (flag == "--tls-ca" ? o.tls_ca_file : flag == "--tls-cert" ? o.tls_cert_file : o.tls_key_file) = value;
+    } else if (flag == "--tls-verify-peer-id") {
+      o.tls_verify_peer_id = true;
     } else {
       return fail("unknown flag " + flag + " (see --help)");
     }
@@ -178,6 +187,15 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   if (o.heartbeat_ms >= o.election_ms)
     return fail("--heartbeat-ms (" + std::to_string(o.heartbeat_ms.count()) + ") must be below --election-ms (" +
                 std::to_string(o.election_ms.count()) + ")");
+  const int tls_files = static_cast<int>(seen.count("--tls-ca") + seen.count("--tls-cert") + seen.count("--tls-key"));
+  if (tls_files != 0 && tls_files != 3) {
+    std::string missing;
+    for (const char* f : {"--tls-ca", "--tls-cert", "--tls-key"})
+      if (!seen.count(f)) missing += std::string(missing.empty() ? "" : ", ") + f;
+    return fail("--tls-ca, --tls-cert and --tls-key go together; missing " + missing);
+  }
+  if (o.tls_verify_peer_id && tls_files == 0)
+    return fail("--tls-verify-peer-id needs --tls-ca, --tls-cert and --tls-key");
   if (!o.join_url.empty() && !o.peers.empty())
     return fail("--join and --peers exclude each other: --peers bootstraps a new cluster, --join enters one");
   if (!o.peers.empty()) {
@@ -217,7 +235,8 @@ Cluster:
                            initial node the same way). Ignored once DIR has
                            state: a restart needs nothing but --dir.
   --join URL               start empty and ask the member at URL (its HTTP
-                           address, e.g. http://127.0.0.1:8001) to add this node;
+                           address, e.g. http://127.0.0.1:8001, or https://...
+                           with TLS, checked against --tls-ca) to add this node;
                            follows redirects to the leader and retries for
                            about 30 s. Skipped when DIR shows this node is
                            already a member.
@@ -234,6 +253,21 @@ Tuning:
                            answering 504 (default 5000)
   --log-level LEVEL        error, warn, info or debug (default info); to stderr
 
+Security (all three files or none; scripts/make-certs.sh makes a test set):
+  --tls-ca FILE            PEM: the CA that signs every node's certificate
+  --tls-cert FILE          PEM: this node's certificate (chain)
+  --tls-key FILE           PEM: its private key
+                           With them, Raft traffic uses mutual TLS (each node
+                           presents its certificate and checks the peer's
+                           against --tls-ca), and the HTTP API is served over
+                           HTTPS with the same certificate and key; clients
+                           need no certificate of their own. Every node of a
+                           cluster must use them. SIGHUP reloads the three
+                           files (certificate rotation without a restart).
+  --tls-verify-peer-id     also require a peer's certificate to name
+                           "node<N>" for the id nN it claims (subject CN or
+                           a DNS name)
+
 HTTP API (JSON answers; errors are {"error": "..."}):
   PUT    /kv/KEY             body = value; 200 {"index": N} once committed
   GET    /kv/KEY             linearizable read; 200 raw value, or 404
@@ -247,8 +281,10 @@ HTTP API (JSON answers; errors are {"error": "..."}):
   GET    /metrics            Prometheus text format
 On a node that is not the leader, writes and linearizable reads answer 503
 with headers X-Raft-Leader (nN) and X-Raft-Leader-Http (host:port) when
-known: retry there. 504 means the outcome is unknown (the write may or may
-not have happened). SIGINT or SIGTERM stop the node cleanly.
+known: retry there, with the scheme of the node that answered (https with
+TLS: every node of a cluster uses the same). 504 means the outcome is
+unknown (the write may or may not have happened). SIGINT or SIGTERM stop
+the node cleanly; SIGHUP reloads the TLS files.
 )";
 }
 

@@ -38,6 +38,17 @@ struct Options {
   uint64_t trailing_logs = 10240;  // entries kept behind a snapshot
   raft::LogLevel log_level = raft::LogLevel::kInfo;
   std::chrono::milliseconds request_timeout_ms{5000};
+
+  // --tls-ca, --tls-cert, --tls-key (all three or none): PEM files. With
+  // them the Raft transport uses mutual TLS and the HTTP API is HTTPS with
+  // the same certificate and key (tls.hpp).
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_verify_peer_id = false;  // --tls-verify-peer-id
+  bool tls() const { return !tls_cert_file.empty(); }
+  // "https" with TLS, else "http": the scheme of every node's HTTP address.
+  const char* scheme() const { return tls() ? "https" : "http"; }
 };
 
 // What parse_options found: options to run with, a request for --help, or

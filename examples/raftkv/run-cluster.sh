@@ -11,6 +11,10 @@
 #
 # Environment: RAFTKV (the binary; default: the newest one built), RAFT_PORT
 # and HTTP_PORT (the first ports; default 7001 and 8001; nN uses +N-1).
+# TLS=1: mutual TLS between the nodes and HTTPS for the API, with
+# certificates made in DIR/certs by scripts/make-certs.sh (kept for the
+# next run; delete the folder for new ones). Rotate one with
+#   scripts/make-certs.sh DIR/certs 2 && kill -HUP <n2's pid>
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +32,21 @@ if [[ ! -x $bin ]]; then
 fi
 
 mkdir -p "$dir"
+
+scheme=http
+curl_tls=()
+if [[ ${TLS:-0} == 1 ]]; then
+  certs=$dir/certs
+  for i in 1 2 3; do
+    if [[ ! -f $certs/node$i.pem ]]; then
+      "$root/scripts/make-certs.sh" "$certs" 1 2 3
+      break
+    fi
+  done
+  scheme=https
+  curl_tls=(--cacert "$certs/ca.pem")
+fi
+
 peers=""
 for i in 1 2 3; do
   peers+="${peers:+,}n$i=127.0.0.1:$((raft_port + i - 1))"
@@ -55,14 +74,18 @@ set -m
 for i in 1 2 3; do
   # --peers bootstraps the cluster on the first run; it is ignored once
   # DIR/nN holds state.
+  tls=()
+  if [[ $scheme == https ]]; then
+    tls=(--tls-ca "$certs/ca.pem" --tls-cert "$certs/node$i.pem" --tls-key "$certs/node$i.key" --tls-verify-peer-id)
+  fi
   "$bin" --id "n$i" --raft "127.0.0.1:$((raft_port + i - 1))" --http "127.0.0.1:$((http_port + i - 1))" \
-    --dir "$dir/n$i" --peers "$peers" "$@" 2>>"$dir/n$i.log" &
+    --dir "$dir/n$i" --peers "$peers" "${tls[@]}" "$@" 2>>"$dir/n$i.log" &
   pids+=($!)
 done
 
-echo "raftkv: 3 nodes ($bin)"
+echo "raftkv: 3 nodes ($bin)${curl_tls[*]:+, TLS with certificates in $dir/certs}"
 for i in 1 2 3; do
-  echo "  n$i  http://127.0.0.1:$((http_port + i - 1))  log $dir/n$i.log"
+  echo "  n$i  $scheme://127.0.0.1:$((http_port + i - 1))  pid ${pids[$((i - 1))]}  log $dir/n$i.log"
 done
 
 # Wait (up to 10 s) for a leader, and print where it is.
@@ -76,7 +99,7 @@ while [[ -z $leader && $SECONDS -lt $deadline ]]; do
     fi
   done
   for i in 1 2 3; do
-    if curl -fsS --max-time 1 "http://127.0.0.1:$((http_port + i - 1))/status" 2>/dev/null |
+    if curl -fsS --max-time 1 "${curl_tls[@]}" "$scheme://127.0.0.1:$((http_port + i - 1))/status" 2>/dev/null |
         grep -q '"state":"leader"'; then
       leader="127.0.0.1:$((http_port + i - 1))"
       break
@@ -88,19 +111,20 @@ if [[ -z $leader ]]; then
   echo "no leader after 10 s; see the logs in $dir" >&2
   leader="127.0.0.1:$http_port"
 else
-  echo "leader: http://$leader"
+  echo "leader: $scheme://$leader"
 fi
 
+c="curl${curl_tls[*]:+ ${curl_tls[*]}}"
 cat <<EOF
 
 Try (a follower answers writes with 503 and names the leader):
-  curl -X PUT http://$leader/kv/hello --data-binary world
-  curl http://$leader/kv/hello
-  curl 'http://127.0.0.1:$http_port/kv/hello?stale=true'
-  curl -X POST 'http://$leader/kv/hello?cas=world' --data-binary there
-  curl -X DELETE http://$leader/kv/hello
-  curl http://$leader/status
-  curl http://$leader/metrics
+  $c -X PUT $scheme://$leader/kv/hello --data-binary world
+  $c $scheme://$leader/kv/hello
+  $c '$scheme://127.0.0.1:$http_port/kv/hello?stale=true'
+  $c -X POST '$scheme://$leader/kv/hello?cas=world' --data-binary there
+  $c -X DELETE $scheme://$leader/kv/hello
+  $c $scheme://$leader/status
+  $c $scheme://$leader/metrics
 
 Ctrl-C stops the cluster.
 EOF

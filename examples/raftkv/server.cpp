@@ -110,12 +110,26 @@ struct HttpServer::Impl {
   raft::Node& node;
   KvFsm& fsm;
   ServerSettings settings;
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> http;  // an httplib::SSLServer with TLS
   HttpRequestCounts counts;
   std::thread thread;                       // runs httplib's accept loop
   std::atomic<bool> listen_returned{false};  // that loop is over
 
-  Impl(raft::Node& n, KvFsm& f, ServerSettings s) : node(n), fsm(f), settings(std::move(s)) {}
+  Impl(raft::Node& n, KvFsm& f, ServerSettings s) : node(n), fsm(f), settings(std::move(s)) {
+    if (!settings.tls) {
+      http = std::make_unique<httplib::Server>();
+      return;
+    }
+    // httplib makes the context and lets us set it up: modern protocol
+    // versions only, and the certificate from the store at each handshake
+    // (so that a reload reaches new connections). No client certificates.
+    http = std::make_unique<httplib::SSLServer>([store = settings.tls](SSL_CTX& ctx) {
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+      store->attach(&ctx);
+      return true;
+    });
+  }
 
   // ---- Routing ----------------------------------------------------------
 
@@ -434,7 +448,7 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(raft::Node& node, KvFsm& fsm, ServerSettings settings)
     : impl_(std::make_unique<Impl>(node, fsm, std::move(settings))) {
-  httplib::Server& http = impl_->http;
+  httplib::Server& http = *impl_->http;
   Impl* impl = impl_.get();
   http.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   http.set_payload_max_length(kValueBytesMax);
@@ -477,7 +491,9 @@ HttpServer::HttpServer(raft::Node& node, KvFsm& fsm, ServerSettings settings)
 HttpServer::~HttpServer() { stop(); }
 
 raft::Status HttpServer::bind(const HostPort& where) {
-  if (!impl_->http.bind_to_port(where.host, where.port))
+  if (!impl_->http->is_valid())
+    return raft::Status(raft::ErrorCode::kInvalidArgument, "cannot set up the HTTPS server's TLS context");
+  if (!impl_->http->bind_to_port(where.host, where.port))
     return raft::Status(raft::ErrorCode::kIoError, "cannot listen on " + where.host + ":" + std::to_string(where.port) +
                                                        " (in use, or no such address)");
   return raft::Status();
@@ -485,16 +501,16 @@ raft::Status HttpServer::bind(const HostPort& where) {
 
 void HttpServer::start() {
   impl_->thread = std::thread([impl = impl_.get()] {
-    if (!impl->http.listen_after_bind()) log(raft::LogLevel::kError, "the HTTP server stopped on an error");
+    if (!impl->http->listen_after_bind()) log(raft::LogLevel::kError, "the HTTP server stopped on an error");
     impl->listen_returned = true;
   });
   // httplib's stop() only stops a server that is already running: wait for
   // that, so that a stop() right after start() is never lost.
-  while (!impl_->http.is_running() && !impl_->listen_returned) std::this_thread::sleep_for(milliseconds(1));
+  while (!impl_->http->is_running() && !impl_->listen_returned) std::this_thread::sleep_for(milliseconds(1));
 }
 
 void HttpServer::stop() {
-  impl_->http.stop();
+  impl_->http->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

@@ -16,6 +16,11 @@
 // Threads: httplib serves each request on one of a fixed pool of threads,
 // which blocks on the Future of its command until commit or its deadline
 // (--request-timeout-ms).
+//
+// HTTPS: with a CertificateStore in the settings the server speaks only
+// TLS (a plain HTTP request is refused at the handshake), presenting the
+// store's current certificate to each new connection (tls.hpp); it does
+// not ask clients for certificates.
 #pragma once
 
 #include <chrono>
@@ -25,6 +30,7 @@
 #include "kv_fsm.hpp"
 #include "options.hpp"
 #include "raft/raft.hpp"
+#include "tls.hpp"
 
 namespace raftkv {
 
@@ -32,6 +38,9 @@ struct ServerSettings {
   raft::ServerId id = 0;
   std::string http_address;  // this node's, as given by --http
   std::chrono::milliseconds request_timeout{5000};
+  // Null: plain HTTP. Else HTTPS with this store's certificate (shared:
+  // main.cpp reloads it on SIGHUP).
+  std::shared_ptr<CertificateStore> tls;
 };
 
 class HttpServer {
@@ -42,7 +51,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Opens the listening socket; IoError naming the address if it cannot.
+  // Opens the listening socket; IoError naming the address if it cannot
+  // (or InvalidArgument when the TLS context could not be set up).
   raft::Status bind(const HostPort& where);
   // Serves on a thread of its own until stop().
   void start();

@@ -70,10 +70,11 @@
  *      - log callback: on any library thread, possibly several at once;
  *        it must be thread-safe.
  *    From inside a callback, calls that would block (raft_node_start,
- *    raft_node_bootstrap, raft_node_restore, raft_node_shutdown,
- *    raft_node_free, raft_recover_cluster, and raft_future_await,
- *    raft_future_status, raft_future_index or raft_future_result on an
- *    unresolved future) return RAFT_EINVAL instead of deadlocking;
+ *    raft_node_bootstrap, raft_node_restore, raft_node_reload_tls,
+ *    raft_node_shutdown, raft_node_free, raft_recover_cluster, and
+ *    raft_future_await, raft_future_status, raft_future_index or
+ *    raft_future_result on an unresolved future) return RAFT_EINVAL
+ *    instead of deadlocking;
  *    non-blocking calls (raft_node_state, raft_node_apply with a
  *    timeout, ...) are fine, except from the log callback, which must not
  *    call into libraft at all (such calls return RAFT_EINVAL). Keep callbacks short: the apply
@@ -267,6 +268,23 @@ RAFT_API int raft_config_set_advertise_address(raft_config *config, const char *
  * their own reference, so the caller may free its handle at any time).
  * NULL clears it. */
 RAFT_API int raft_config_set_memory_network(raft_config *config, raft_network *network, char **errmsg);
+
+/* Transport security: mutual TLS between nodes (TCP only; docs/security.md).
+ * raft_config_set_tls sets the three PEM files (the strings are copied):
+ * ca_file, the CA certificate(s) that sign the cluster's nodes; cert_file,
+ * this node's certificate (chain); key_file, its private key. TLS is on
+ * when all three are set; NULL or "" for all three turns it off (the
+ * default). The files are read by raft_node_start and again by
+ * raft_node_reload_tls, not here: a missing file is an error there.
+ * verify_peer_id on: a peer's certificate must also name "node<id>" (its
+ * subject common name or a DNS subject alternative name) for the id it
+ * claims; needs TLS. raft_config_validate refuses (RAFT_EINVAL, naming the
+ * option) a partial set of files, TLS with transport "memory", and
+ * verify_peer_id without TLS. By name: "tls_ca_file", "tls_cert_file",
+ * "tls_key_file" (text, "" for unset) and "tls_verify_peer_id" (boolean). */
+RAFT_API int raft_config_set_tls(raft_config *config, const char *ca_file, const char *cert_file,
+                                 const char *key_file, char **errmsg);
+RAFT_API int raft_config_set_tls_verify_peer_id(raft_config *config, int on, char **errmsg);
 
 /* Storage: "wal" (default; durable, needs data_dir) or "memory". */
 RAFT_API int raft_config_set_store(raft_config *config, const char *store, char **errmsg);
@@ -524,6 +542,17 @@ RAFT_API int raft_node_snapshot(raft_node *node, raft_future **future, char **er
  * replicas diverge (docs/snapshots.md). */
 RAFT_API int raft_node_restore(raft_node *node, uint64_t timeout_ms, raft_read_fn read, void *user,
                                char **errmsg);
+
+/* Reads the node's TLS files (raft_config_set_tls) again, for certificate
+ * rotation without a restart: connections made afterwards present the new
+ * certificate and trust the new CA file; connections already open keep
+ * the identity they were made with. On any error (a file missing or
+ * unreadable, a key that does not match its certificate) the files loaded
+ * before stay in use and nothing changes. Blocks until the node's event
+ * loop has loaded them (so not from a callback: RAFT_EINVAL there).
+ * Errors: RAFT_EINVAL (TLS is off for this node, a bad file, called from
+ * a callback), RAFT_ESHUTDOWN. */
+RAFT_API int raft_node_reload_tls(raft_node *node, char **errmsg);
 
 /* Calls fn(user, leader_id, term) on the apply thread whenever the known
  * leader changes (leader_id 0: none known), in order. Replaces any

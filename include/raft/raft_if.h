@@ -69,8 +69,8 @@ typedef void* raft_future;
  * on cfg->listen_port, bootstraps the cluster of this node plus cfg->peers
  * when the store is new, and returns without waiting for an election.
  * Returns getpid() (the 2015 library returned its child's pid), or -1 with
- * the reason on stderr: bad configuration, port in use, damaged store, or
- * a node already running. */
+ * the reason on stderr: bad configuration (a partial set of TLS files
+ * included), port in use, damaged store, or a node already running. */
 pid_t raft_init(RaftFSM *fsm, const RaftConfig *cfg);
 
 /* Fills cfg with the defaults (see raft_defs.h and
@@ -84,6 +84,15 @@ void  raft_cleanup(void);
 /* getopt_long support for the library's own options:
  *   --shm-path=ARG  --shm-size=ARG (k/M/G suffixes)  --backend-type=ARG
  *   --dir=ARG  --port=ARG  --single  --peers=HOST:PORT,...  --verbose
+ * and, added since 2015 (after those, so the 2015 vals are unchanged):
+ *   --tls-ca=FILE  --tls-cert=FILE  --tls-key=FILE  --tls-verify-peer-id
+ * mutual TLS between the nodes (PEM files: the cluster's CA, this node's
+ * certificate and its key; all three or none), and the check that a
+ * peer's certificate names the server id it claims
+ * (docs/migrating-from-2015.md). These are not RaftConfig fields, whose
+ * layout is 2015's: raft_apply_option keeps them for the process's one
+ * node, and raft_init uses them whichever RaftConfig it is given (an
+ * empty FILE unsets one; raft_default_config leaves them as they are).
  * The array is terminated, as in 2015, by an entry whose name is the empty
  * string; an all-zero entry follows it, so the array may also be passed to
  * getopt_long() as it is. The vals are above 255 and never collide with
@@ -93,9 +102,10 @@ const struct option* raft_getopt_long_opts(void);
 /* Whether getopt_long's return value is one of the options above. */
 bool is_raft_option(int optval);
 
-/* Applies one option (its val and its argument, NULL for flags) to cfg.
- * Returns 0, or -1 after printing the reason on stderr (unknown option,
- * bad number, value too long for its field). */
+/* Applies one option (its val and its argument, NULL for flags) to cfg
+ * (or, for the TLS options, beside it, see above). Returns 0, or -1 after
+ * printing the reason on stderr (unknown option, bad number, value too
+ * long for its field, a TLS file that cannot be read). */
 int raft_apply_option(RaftConfig *cfg, int option, const char* arg);
 
 /* Whether this node is the leader now. Non-blocking. */

@@ -46,6 +46,9 @@ constexpr StringOption kStringOptions[] = {
     {"advertise_address", &raft::Config::advertise_address},
     {"store", &raft::Config::store},
     {"data_dir", &raft::Config::data_dir},
+    {"tls_ca_file", &raft::Config::tls_ca_file},
+    {"tls_cert_file", &raft::Config::tls_cert_file},
+    {"tls_key_file", &raft::Config::tls_key_file},
 };
 constexpr DurationOption kDurationOptions[] = {
     {"heartbeat_interval", &raft::Config::heartbeat_interval},
@@ -72,6 +75,7 @@ constexpr BoolOption kBoolOptions[] = {
     {"pre_vote", &raft::Config::pre_vote},
     {"check_quorum", &raft::Config::check_quorum},
     {"shutdown_on_remove", &raft::Config::shutdown_on_remove},
+    {"tls_verify_peer_id", &raft::Config::tls_verify_peer_id},
 };
 
 constexpr const char* kLevelNames[] = {"debug", "info", "warn", "error", "off"};
@@ -301,6 +305,8 @@ RAFT_CAPI_SETTER(raft_config_set_shutdown_on_remove, int,
                  set_bool(config, &raft::Config::shutdown_on_remove, value, function,
                           errmsg))
 RAFT_CAPI_SETTER(raft_config_set_log_level, int, set_log_level(config, value, function, errmsg))
+RAFT_CAPI_SETTER(raft_config_set_tls_verify_peer_id, int,
+                 set_bool(config, &raft::Config::tls_verify_peer_id, value, function, errmsg))
 
 #undef RAFT_CAPI_SETTER
 
@@ -308,6 +314,24 @@ int raft_config_set_memory_network(raft_config* config, raft_network* network, c
   return guarded(errmsg, "raft_config_set_memory_network", [&] {
     if (!config) return null_argument(errmsg, "raft_config_set_memory_network", "config");
     config->config.memory_network = network ? network->network : nullptr;
+    return RAFT_OK;
+  });
+}
+
+// The three files go together, so one call sets them (NULL means "", and
+// three empty names turn TLS off); a partial set is left for
+// raft_config_validate to name, like every rule that spans options.
+int raft_config_set_tls(raft_config* config, const char* ca_file, const char* cert_file, const char* key_file,
+                        char** errmsg) {
+  return guarded(errmsg, "raft_config_set_tls", [&] {
+    if (!config) return null_argument(errmsg, "raft_config_set_tls", "config");
+    // Copied first: out of memory then leaves the config as it was.
+    std::string ca = ca_file ? ca_file : "";
+    std::string cert = cert_file ? cert_file : "";
+    std::string key = key_file ? key_file : "";
+    config->config.tls_ca_file = std::move(ca);
+    config->config.tls_cert_file = std::move(cert);
+    config->config.tls_key_file = std::move(key);
     return RAFT_OK;
   });
 }

@@ -421,6 +421,16 @@ int raft_node_restore(raft_node* node, uint64_t timeout_ms, raft_read_fn read, v
   });
 }
 
+// ---- transport security ----
+
+int raft_node_reload_tls(raft_node* node, char** errmsg) {
+  return with_node(node, errmsg, "raft_node_reload_tls", [&](raft::Node& n) {
+    if (int rc = refuse_in_callback(errmsg, "raft_node_reload_tls"); rc != RAFT_OK) return rc;
+    raft::Status s = n.reload_tls();
+    return s.ok() ? RAFT_OK : fail(errmsg, s);
+  });
+}
+
 // ---- offline recovery ----
 
 int raft_recover_cluster(const raft_config* config, const raft_configuration* conf, char** errmsg) {

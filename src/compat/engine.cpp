@@ -1,7 +1,8 @@
 // The 2015 API's implicit node over the C API (engine.hpp).
 //
 // How the 2015 concepts map onto raft.h:
-//   raft_init            raft_config_* from the NodePlan (plan.hpp), raft_fsm_create,
+//   raft_init            raft_config_* from the NodePlan (plan.hpp: the RaftConfig
+//                        and the options beside it, extension.hpp), raft_fsm_create,
 //                        raft_node_start, raft_node_bootstrap (RAFT_EEXISTS on a
 //                        restart is expected and ignored)
 //   raft_apply           raft_node_apply_async: the completion callback resolves
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "compat/address.hpp"
+#include "compat/extension.hpp"
 #include "compat/plan.hpp"
 #include "raft/raft.h"
 
@@ -576,7 +578,7 @@ pid_t init(const LegacyFsm* fsm, const RaftConfig* cfg_in) {
 
   NodePlan plan;
   PlanError plan_error;
-  if (!make_plan(*cfg_in, &plan, &plan_error)) return init_failed(plan_error.message);
+  if (!make_plan(*cfg_in, config_extension(), &plan, &plan_error)) return init_failed(plan_error.message);
 
   auto ctx = std::make_shared<Context>();
   ctx->fsm = *fsm;
@@ -608,7 +610,9 @@ pid_t init(const LegacyFsm* fsm, const RaftConfig* cfg_in) {
       .set(raft_config_set_retain_snapshots, c, plan.retain_snapshots)
       .set(raft_config_set_shutdown_on_remove, c, plan.shutdown_on_remove ? 1 : 0)
       .set(raft_config_set_log_level, c, plan.verbose ? RAFT_LOG_INFO : RAFT_LOG_WARN)
-      .set(raft_config_set_log_callback, c, on_log, static_cast<void*>(ctx.get()));
+      .set(raft_config_set_log_callback, c, on_log, static_cast<void*>(ctx.get()))
+      .set(raft_config_set_tls, c, plan.tls_ca_file.c_str(), plan.tls_cert_file.c_str(), plan.tls_key_file.c_str())
+      .set(raft_config_set_tls_verify_peer_id, c, plan.tls_verify_peer_id ? 1 : 0);
   if (plan.durable) s.set(raft_config_set_data_dir, c, plan.data_dir.c_str());
   if (!s.ok()) return init_failed(s.message());
 

@@ -1,7 +1,10 @@
 // The 2015 API's configuration: defaults, getopt_long options and their
 // parsing (raft_default_config, raft_getopt_long_opts, is_raft_option,
-// raft_apply_option). Pure functions of their arguments; no node needed.
+// raft_apply_option). Pure functions of their arguments, except that the
+// options added since 2015 go to the process's ConfigExtension
+// (extension.hpp says why); no node needed.
 #include <getopt.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -12,13 +15,15 @@
 
 #include "compat/address.hpp"
 #include "compat/defaults.hpp"
+#include "compat/extension.hpp"
 #include "raft/raft_if.h"
 
 namespace raft::compat {
 namespace {
 
 // Option vals: above any char, so they never collide with a program's own
-// short options. Their order is the 2015 library's.
+// short options. Their order is the 2015 library's, then the newer ones
+// (appended, so the 2015 vals keep their numbers).
 enum OptionVal : int {
   kShmPath = 0x100,
   kShmSize,
@@ -28,6 +33,10 @@ enum OptionVal : int {
   kSingle,
   kPeers,
   kVerbose,
+  kTlsCa,
+  kTlsCert,
+  kTlsKey,
+  kTlsVerifyPeerId,
   kOptionEnd,
 };
 
@@ -43,6 +52,10 @@ const struct option kLongOptions[] = {
     {"single", no_argument, nullptr, kSingle},
     {"peers", required_argument, nullptr, kPeers},
     {"verbose", no_argument, nullptr, kVerbose},
+    {"tls-ca", required_argument, nullptr, kTlsCa},
+    {"tls-cert", required_argument, nullptr, kTlsCert},
+    {"tls-key", required_argument, nullptr, kTlsKey},
+    {"tls-verify-peer-id", no_argument, nullptr, kTlsVerifyPeerId},
     {"", 0, nullptr, 0},
     {nullptr, 0, nullptr, 0},
 };
@@ -58,6 +71,17 @@ int copy_field(char (&field)[N], const char* option, const char* arg) {
   size_t len = std::strlen(arg);
   if (len >= N) return fail(option, "\"" + std::string(arg) + "\" is too long (at most " + std::to_string(N - 1) + " bytes)");
   std::memcpy(field, arg, len + 1);
+  return 0;
+}
+
+// A TLS file of the ConfigExtension: "" unsets it; otherwise it must be
+// readable now, so that a mistyped path is reported with the option rather
+// than when the node starts.
+int set_tls_file(std::string ConfigExtension::*field, const char* option, const char* arg) {
+  if (*arg != '\0' && ::access(arg, R_OK) != 0)
+    return fail(option, "cannot read \"" + std::string(arg) + "\": " + std::strerror(errno));
+  std::string path = arg;
+  update_config_extension([&](ConfigExtension& e) { e.*field = std::move(path); });
   return 0;
 }
 
@@ -160,6 +184,15 @@ int raft_apply_option(RaftConfig* cfg, int option, const char* arg) {
     }
     case kVerbose:
       cfg->verbose = true;
+      return 0;
+    case kTlsCa:
+      return set_tls_file(&ConfigExtension::tls_ca_file, name, arg);
+    case kTlsCert:
+      return set_tls_file(&ConfigExtension::tls_cert_file, name, arg);
+    case kTlsKey:
+      return set_tls_file(&ConfigExtension::tls_key_file, name, arg);
+    case kTlsVerifyPeerId:
+      update_config_extension([](ConfigExtension& e) { e.tls_verify_peer_id = true; });
       return 0;
     default:
       return fail(name, "not handled");

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <utility>
 
 #include "compat/address.hpp"
 #include "compat/defaults.hpp"
@@ -31,7 +33,7 @@ RaftError code_of(NormalizeResult r) { return r == NormalizeResult::kUnresolved 
 
 }  // namespace
 
-bool make_plan(const RaftConfig& cfg, NodePlan* plan, PlanError* error) {
+bool make_plan(const RaftConfig& cfg, const ConfigExtension& extension, NodePlan* plan, PlanError* error) {
   *plan = NodePlan();
 
   // Storage. Without a directory nothing can persist, whatever the backend
@@ -105,6 +107,29 @@ bool make_plan(const RaftConfig& cfg, NodePlan* plan, PlanError* error) {
 
   plan->verbose = cfg.verbose;
   plan->log_file = field(cfg.LogOutput);
+
+  // TLS: checked here too (raft::Config::validate would refuse the same),
+  // so that the message names the flags a 2015 program's user typed.
+  const ConfigExtension& x = extension;
+  const std::pair<const std::string*, const char*> files[] = {
+      {&x.tls_ca_file, "--tls-ca"}, {&x.tls_cert_file, "--tls-cert"}, {&x.tls_key_file, "--tls-key"}};
+  size_t given = 0;
+  std::string missing;
+  for (const auto& [file, flag] : files) {
+    if (!file->empty()) {
+      ++given;
+    } else {
+      missing += (missing.empty() ? "" : ", ") + std::string(flag);
+    }
+  }
+  if (given > 0 && given < std::size(files))
+    return fail(error, RAFT_E_INVALID_OP, "--tls-ca, --tls-cert and --tls-key go together; missing " + missing);
+  if (x.tls_verify_peer_id && given == 0)
+    return fail(error, RAFT_E_INVALID_OP, "--tls-verify-peer-id needs TLS (--tls-ca, --tls-cert and --tls-key)");
+  plan->tls_ca_file = x.tls_ca_file;
+  plan->tls_cert_file = x.tls_cert_file;
+  plan->tls_key_file = x.tls_key_file;
+  plan->tls_verify_peer_id = x.tls_verify_peer_id;
   return true;
 }
 

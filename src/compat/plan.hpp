@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "compat/extension.hpp"
 #include "raft/raft_defs.h"
 
 namespace raft::compat {
@@ -37,6 +38,12 @@ struct NodePlan {
 
   bool verbose = false;
   std::string log_file;  // empty: stderr
+
+  // Mutual TLS (all three files or none), from the ConfigExtension.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_verify_peer_id = false;
 };
 
 // Error values of make_plan, as RaftError.
@@ -45,10 +52,15 @@ struct PlanError {
   std::string message;
 };
 
-// Translates cfg (docs/migrating-from-2015.md has the rules). Returns
-// false with *error set when cfg makes no sense: unknown backend, bad
-// peers, a name that does not resolve, peers on this host mixed with
-// peers elsewhere.
-bool make_plan(const RaftConfig& cfg, NodePlan* plan, PlanError* error);
+// Translates cfg and the options that live beside it (docs/migrating-from-2015.md
+// has the rules). Returns false with *error set when they make no sense:
+// unknown backend, bad peers, a name that does not resolve, peers on this
+// host mixed with peers elsewhere, some but not all of the TLS files,
+// --tls-verify-peer-id without them (RAFT_E_INVALID_OP, naming the flags).
+bool make_plan(const RaftConfig& cfg, const ConfigExtension& extension, NodePlan* plan, PlanError* error);
+// The same without any post-2015 option.
+inline bool make_plan(const RaftConfig& cfg, NodePlan* plan, PlanError* error) {
+  return make_plan(cfg, ConfigExtension(), plan, error);
+}
 
 }  // namespace raft::compat

@@ -54,8 +54,16 @@ Status Config::validate() const {
   }
   bool tls_any = !tls_ca_file.empty() || !tls_cert_file.empty() || !tls_key_file.empty();
   bool tls_all = !tls_ca_file.empty() && !tls_cert_file.empty() && !tls_key_file.empty();
-  if (tls_any && !tls_all)
-    return bad("TLS needs all three of tls_ca_file, tls_cert_file and tls_key_file (or none)");
+  if (tls_any && !tls_all) {
+    std::string missing;
+    for (auto [name, value] : {std::pair<const char*, const std::string*>{"tls_ca_file", &tls_ca_file},
+                               {"tls_cert_file", &tls_cert_file},
+                               {"tls_key_file", &tls_key_file}}) {
+      if (value->empty()) missing += std::string(missing.empty() ? "" : ", ") + name;
+    }
+    return bad("TLS needs all three of tls_ca_file, tls_cert_file and tls_key_file (or none); missing: " +
+               missing);
+  }
   if (tls_any && transport != "tcp") return bad("TLS needs transport \"tcp\"");
   if (tls_verify_peer_id && !tls_any) return bad("tls_verify_peer_id needs TLS (tls_ca_file, tls_cert_file, tls_key_file)");
   if (store == "wal") {

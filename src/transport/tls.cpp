@@ -50,6 +50,13 @@ Result<std::shared_ptr<asio::ssl::context>> load_tls_context(const TlsOptions& t
     return invalid_argument("TLS: " + tls_error_string("cannot require TLS 1.2"));
   }
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+  // TLS 1.3: AES-128-GCM first (OpenSSL's default puts AES-256 first); as
+  // safe for this use, and cheaper per byte. (TLS 1.2 keeps OpenSSL's
+  // default list.)
+  if (SSL_CTX_set_ciphersuites(
+          native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1) {
+    return invalid_argument("TLS: " + tls_error_string("cannot set the TLS 1.3 cipher suites"));
+  }
   // Peers talk to each other for the life of the cluster; resumption
   // would only matter for reconnects, which are rare.
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);

@@ -1,7 +1,8 @@
 /* The C API without a running cluster: version and error names, every
- * config option (typed setters, by name, validation with a message), the
- * configuration, network and FSM handles, and every entry point given NULL
- * handles or NULL required pointers (an error, never a crash). */
+ * config option (typed setters, by name, validation with a message, TLS
+ * included), the configuration, network and FSM handles, and every entry
+ * point given NULL handles or NULL required pointers (an error, never a
+ * crash). */
 #include "capi_test.h"
 
 static void test_version_and_names(void) {
@@ -65,6 +66,10 @@ static void test_config_typed_setters(void) {
   expect_option(c, "election_timeout", "1000");
   expect_option(c, "log_level", "info");
   expect_option(c, "pre_vote", "true");
+  expect_option(c, "tls_ca_file", "");
+  expect_option(c, "tls_cert_file", "");
+  expect_option(c, "tls_key_file", "");
+  expect_option(c, "tls_verify_peer_id", "false");
 
   OK(raft_config_set_id(c, 7, &em));
   OK(raft_config_set_cluster_id(c, "blue", &em));
@@ -94,6 +99,8 @@ static void test_config_typed_setters(void) {
   OK(raft_config_set_log_level(c, RAFT_LOG_ERROR, &em));
   OK(raft_config_set_log_callback(c, log_to_nowhere, NULL, &em));
   OK(raft_config_set_log_callback(c, NULL, NULL, &em));
+  OK(raft_config_set_tls(c, "/etc/raft/ca.pem", "/etc/raft/node7.pem", "/etc/raft/node7.key", &em));
+  OK(raft_config_set_tls_verify_peer_id(c, 1, &em));
 
   expect_option(c, "id", "7");
   expect_option(c, "cluster_id", "blue");
@@ -121,6 +128,22 @@ static void test_config_typed_setters(void) {
   expect_option(c, "check_quorum", "false");
   expect_option(c, "shutdown_on_remove", "false");
   expect_option(c, "log_level", "error");
+  expect_option(c, "tls_ca_file", "/etc/raft/ca.pem");
+  expect_option(c, "tls_cert_file", "/etc/raft/node7.pem");
+  expect_option(c, "tls_key_file", "/etc/raft/node7.key");
+  expect_option(c, "tls_verify_peer_id", "true");
+
+  /* TLS off again: NULLs, or empty names. */
+  OK(raft_config_set_tls_verify_peer_id(c, 0, &em));
+  expect_option(c, "tls_verify_peer_id", "false");
+  OK(raft_config_set_tls(c, NULL, NULL, NULL, &em));
+  expect_option(c, "tls_ca_file", "");
+  expect_option(c, "tls_cert_file", "");
+  expect_option(c, "tls_key_file", "");
+  OK(raft_config_set_tls(c, "a", "b", "c", &em));
+  OK(raft_config_set_tls(c, "", "", "", &em));
+  expect_option(c, "tls_ca_file", "");
+  expect_option(c, "tls_key_file", "");
 
   /* What a setter alone can refuse. */
   ERR(RAFT_EINVAL, "too large", raft_config_set_election_timeout_ms(c, UINT64_MAX, &em));
@@ -163,6 +186,10 @@ static void test_config_by_name(void) {
       {"check_quorum", "false"},
       {"shutdown_on_remove", "false"},
       {"log_level", "debug"},
+      {"tls_ca_file", "/certs/ca.pem"},
+      {"tls_cert_file", "/certs/node3.pem"},
+      {"tls_key_file", "/certs/node3.key"},
+      {"tls_verify_peer_id", "true"},
   };
   raft_config *c = raft_config_create();
   for (size_t i = 0; i < sizeof kNames / sizeof kNames[0]; i++) {
@@ -194,6 +221,9 @@ static void test_config_by_name(void) {
   ERR(RAFT_EINVAL, "too many", raft_config_set(c, "retain_snapshots", "99999999999", &em));
   ERR(RAFT_EINVAL, "true, false", raft_config_set(c, "pre_vote", "yes", &em));
   ERR(RAFT_EINVAL, "debug, info", raft_config_set(c, "log_level", "loud", &em));
+  ERR(RAFT_EINVAL, "tls_verify_peer_id", raft_config_set(c, "tls_verify_peer_id", "yes", &em));
+  OK(raft_config_set(c, "tls_key_file", "", &em)); /* "" unsets a file */
+  expect_option(c, "tls_key_file", "");
   ERR(RAFT_EINVAL, "name is NULL", raft_config_set(c, NULL, "1", &em));
   ERR(RAFT_EINVAL, "value is NULL", raft_config_set(c, "id", NULL, &em));
   ERR(RAFT_EINVAL, "name is NULL", raft_config_get(c, NULL, &v, &em));
@@ -244,6 +274,34 @@ static void test_config_validation(void) {
   ERR(RAFT_EINVAL, "retain_snapshots", raft_config_validate(c, &em));
   OK(raft_config_set_retain_snapshots(c, 2, &em));
   OK(raft_config_validate(c, &em));
+
+  /* TLS: all three files or none (the message names them), TCP only, and
+   * peer ids pinned only with TLS. The files are read at start, not here. */
+  OK(raft_config_set_tls(c, "ca.pem", "node1.pem", NULL, &em));
+  ERR(RAFT_EINVAL, "tls_key_file", raft_config_validate(c, &em));
+  ERR(RAFT_EINVAL, "tls_ca_file, tls_cert_file and tls_key_file", raft_node_start(c, fsm, &node, &em));
+  OK(raft_config_set_tls(c, "ca.pem", NULL, "node1.key", &em));
+  ERR(RAFT_EINVAL, "tls_cert_file", raft_config_validate(c, &em));
+  OK(raft_config_set(c, "tls_cert_file", "node1.pem", &em));
+  OK(raft_config_set(c, "tls_ca_file", "", &em));
+  ERR(RAFT_EINVAL, "tls_ca_file", raft_config_validate(c, &em));
+  OK(raft_config_set_tls(c, "ca.pem", "node1.pem", "node1.key", &em));
+  OK(raft_config_validate(c, &em));
+  OK(raft_config_set_tls_verify_peer_id(c, 1, &em));
+  OK(raft_config_validate(c, &em));
+  net = raft_network_create(2);
+  OK(raft_config_set_transport(c, "memory", &em));
+  OK(raft_config_set_memory_network(c, net, &em));
+  raft_network_free(net);
+  ERR(RAFT_EINVAL, "TLS needs transport \"tcp\"", raft_config_validate(c, &em));
+  ERR(RAFT_EINVAL, "TLS needs transport", raft_node_start(c, fsm, &node, &em));
+  OK(raft_config_set_tls(c, NULL, NULL, NULL, &em));
+  ERR(RAFT_EINVAL, "tls_verify_peer_id needs TLS", raft_config_validate(c, &em));
+  OK(raft_config_set_transport(c, "tcp", &em));
+  ERR(RAFT_EINVAL, "tls_verify_peer_id", raft_config_validate(c, &em));
+  OK(raft_config_set_tls_verify_peer_id(c, 0, &em));
+  OK(raft_config_validate(c, &em));
+  CHECK(node == NULL);
 
   /* An FSM must have apply, and snapshot goes with persist. */
   raft_fsm *no_apply = raft_fsm_create(&state, NULL, NULL, NULL, NULL, NULL);
@@ -353,6 +411,8 @@ static void test_null_handles(void) {
   ERR(RAFT_EINVAL, "config is NULL", raft_config_set_shutdown_on_remove(NULL, 1, &em));
   ERR(RAFT_EINVAL, "config is NULL", raft_config_set_log_level(NULL, 1, &em));
   ERR(RAFT_EINVAL, "config is NULL", raft_config_set_log_callback(NULL, NULL, NULL, &em));
+  ERR(RAFT_EINVAL, "config is NULL", raft_config_set_tls(NULL, "a", "b", "c", &em));
+  ERR(RAFT_EINVAL, "config is NULL", raft_config_set_tls_verify_peer_id(NULL, 1, &em));
   ERR(RAFT_EINVAL, "config is NULL", raft_config_set(NULL, "id", "1", &em));
   ERR(RAFT_EINVAL, "config is NULL", raft_config_get(NULL, "id", &s, &em));
 
@@ -400,6 +460,7 @@ static void test_null_handles(void) {
   ERR(RAFT_EINVAL, "node is NULL", raft_node_snapshot(NULL, &f, &em));
   ERR(RAFT_EINVAL, "node is NULL", raft_node_restore(NULL, 0, NULL, NULL, &em));
   ERR(RAFT_EINVAL, "node is NULL", raft_node_set_leader_callback(NULL, NULL, NULL, &em));
+  ERR(RAFT_EINVAL, "node is NULL", raft_node_reload_tls(NULL, &em));
   ERR(RAFT_EINVAL, "config is NULL", raft_recover_cluster(NULL, conf, &em));
   ERR(RAFT_EINVAL, "conf is NULL", raft_recover_cluster(cfg, NULL, &em));
 

@@ -49,6 +49,7 @@ static void count_free(void *p) {
 static atomic_int g_probe_shutdown_rc = -1, g_probe_bootstrap_rc = -1, g_probe_await_rc = -1;
 static atomic_int g_probe_await_for_rc = -1, g_probe_state_rc = -1, g_probe_done = -1;
 static atomic_int g_probe_restore_rc = -1, g_probe_start_rc = -1, g_probe_ran;
+static atomic_int g_probe_reload_tls_rc = -1;
 
 /* tfsm's apply, plus probes of what a callback may call. */
 static void probing_apply(void *user, uint64_t index, uint64_t term, const void *data, size_t len,
@@ -66,6 +67,7 @@ static void probing_apply(void *user, uint64_t index, uint64_t term, const void 
     atomic_store(&g_probe_bootstrap_rc, raft_node_bootstrap(n, conf, &em));
     raft_free(em);
     atomic_store(&g_probe_restore_rc, raft_node_restore(n, 0, source_read, NULL, NULL));
+    atomic_store(&g_probe_reload_tls_rc, raft_node_reload_tls(n, NULL));
     raft_fsm *fsm = raft_fsm_create(NULL, tfsm_apply, NULL, NULL, NULL, NULL);
     atomic_store(&g_probe_start_rc, raft_node_start(cfg, fsm, &other, NULL));
     raft_fsm_free(fsm);
@@ -218,6 +220,11 @@ static void test_queries(raft_node *n) {
   ERR(RAFT_EINVAL, "json is NULL", raft_node_stats(n, NULL, &em));
   ERR(RAFT_EINVAL, "conf is NULL", raft_node_configuration(n, NULL, &em));
   ERR(RAFT_EINVAL, "conf is NULL", raft_node_committed_configuration(n, NULL, &em));
+
+  /* No TLS on this node (nor on the memory transport): nothing to reload,
+   * and the node goes on. */
+  ERR(RAFT_EINVAL, "TLS", raft_node_reload_tls(n, &em));
+  CHECK(node_state(n) == RAFT_STATE_LEADER);
 }
 
 static void test_commands(raft_node *n, tfsm *state) {
@@ -311,6 +318,7 @@ static void test_callbacks_refuse_blocking(raft_node *n) {
   CHECK(atomic_load(&g_probe_shutdown_rc) == RAFT_EINVAL);
   CHECK(atomic_load(&g_probe_bootstrap_rc) == RAFT_EINVAL);
   CHECK(atomic_load(&g_probe_restore_rc) == RAFT_EINVAL);
+  CHECK(atomic_load(&g_probe_reload_tls_rc) == RAFT_EINVAL);
   CHECK(atomic_load(&g_probe_start_rc) == RAFT_EINVAL);
   CHECK(atomic_load(&g_probe_await_rc) == RAFT_EINVAL);
   CHECK(atomic_load(&g_probe_await_for_rc) == RAFT_OK);
@@ -426,6 +434,7 @@ static void test_after_shutdown(raft_node *n, raft_future *old) {
   ERR(RAFT_ESHUTDOWN, NULL, raft_node_snapshot(n, &f, &em));
   ERR(RAFT_ESHUTDOWN, NULL, raft_node_restore(n, 0, source_read, NULL, &em));
   ERR(RAFT_ESHUTDOWN, NULL, raft_node_set_leader_callback(n, NULL, NULL, &em));
+  ERR(RAFT_ESHUTDOWN, "node 1 is shut down", raft_node_reload_tls(n, &em));
   CHECK(f == NULL && i == 0);
   raft_configuration_free(conf);
   g_node = NULL;

@@ -77,6 +77,8 @@ int main(void) {
 
   apply_some(10, "a");
   WAIT_UNTIL(converged(), 5000);
+  /* Without TLS files there is nothing to reload. */
+  ERR(RAFT_EINVAL, "TLS", raft_node_reload_tls(g_nodes[0], &em));
 
   /* A snapshot on every node. */
   for (int i = 0; i < kNodes; i++) {

@@ -17,6 +17,12 @@
  *                                 elect a new one and the count carries over
  *   compat_test node PORT PEERS DIR   one node of the cluster test, driven
  *                                 over stdin/stdout
+ *   compat_test tls DIR MAKE_CERTS    the TLS options (added since 2015):
+ *                                 parsing, the combinations raft_init
+ *                                 refuses, and a node started with
+ *                                 certificates made by MAKE_CERTS
+ *                                 (scripts/make-certs.sh) in DIR; exits
+ *                                 77 (skipped) without openssl
  *
  * Every wait polls with a deadline; nothing sleeps to wait for a condition.
  */
@@ -472,7 +478,8 @@ static int option_val(const char *name)
 static void test_options(void)
 {
     static const char *const names[] = {
-        "shm-path", "shm-size", "backend-type", "dir", "port", "single", "peers", "verbose"
+        "shm-path", "shm-size", "backend-type", "dir", "port", "single", "peers", "verbose",
+        "tls-ca", "tls-cert", "tls-key", "tls-verify-peer-id" /* added since 2015 */
     };
     const struct option *o = raft_getopt_long_opts();
     RaftConfig cfg;
@@ -546,7 +553,8 @@ static void test_options(void)
         CHECK(o[i].val > 255);
         CHECK(is_raft_option(o[i].val));
         CHECK(o[i].flag == NULL);
-        CHECK(o[i].has_arg == ((strcmp(names[i], "single") == 0 || strcmp(names[i], "verbose") == 0)
+        CHECK(o[i].has_arg == ((strcmp(names[i], "single") == 0 || strcmp(names[i], "verbose") == 0 ||
+                                strcmp(names[i], "tls-verify-peer-id") == 0)
                                    ? no_argument : required_argument));
     }
     CHECK(o[i].name != NULL && o[i].name[0] == '\0');
@@ -674,6 +682,108 @@ static void test_options(void)
     raft_print_stats("{\"state\":\"Leader\",\"term\":\"3\",\"a \\\"quoted\\\" key\":\"x\\ny\"}");
     raft_print_stats("not json");
     raft_print_stats(NULL);
+}
+
+/* ---- TLS (options added since 2015) ----------------------------------- */
+
+/* raft_init(cfg) fails, and what it prints on stderr contains `part`. */
+static void expect_init_error(const RaftConfig *cfg, const char *part)
+{
+    char path[] = "/tmp/compat-stderr-XXXXXX";
+    char text[2048];
+    int fd = mkstemp(path);
+    int saved;
+    ssize_t n;
+    CHECK(fd >= 0);
+    fflush(stderr);
+    saved = dup(2);
+    CHECK(saved >= 0 && dup2(fd, 2) == 2);
+    CHECK(raft_init(&fsm, cfg) == -1);
+    fflush(stderr);
+    CHECK(dup2(saved, 2) == 2);
+    close(saved);
+    CHECK(lseek(fd, 0, SEEK_SET) == 0);
+    n = read(fd, text, sizeof text - 1);
+    close(fd);
+    unlink(path);
+    CHECK(n > 0);
+    text[n] = '\0';
+    fputs(text, stderr); /* for the test's log */
+    if (strstr(text, part) == NULL) {
+        fprintf(stderr, "expected a message containing \"%s\"\n", part);
+        fail_exit();
+    }
+    CHECK(raft_state() == RAFT_INVALID_STATE);
+}
+
+static void test_tls(const char *dir, const char *make_certs)
+{
+    RaftConfig cfg;
+    uint16_t port = free_port();
+    /* The node's server id, derived from 127.0.0.1:port
+     * (docs/migrating-from-2015.md): its certificate names "node<id>". */
+    unsigned long long id = (0x7f000001ULL << 16) | port;
+    char cmd[1024], ca[512], cert[512], key[512];
+    const char *stats = NULL;
+    raft_future f;
+
+    if (system("command -v openssl >/dev/null 2>&1") != 0) {
+        printf("SKIP tls: no openssl to make certificates with\n");
+        exit(77);
+    }
+    remove_tree(dir);
+    CHECK(strlen(dir) < 400 && strchr(dir, '\'') == NULL && strchr(make_certs, '\'') == NULL);
+    snprintf(cmd, sizeof cmd, "bash '%s' '%s' %llu", make_certs, dir, id);
+    CHECK(system(cmd) == 0);
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    snprintf(cert, sizeof cert, "%s/node%llu.pem", dir, id);
+    snprintf(key, sizeof key, "%s/node%llu.key", dir, id);
+
+    /* Parsing: a file must be readable; "" unsets it. */
+    fast_config(&cfg, port);
+    CHECK(raft_apply_option(&cfg, option_val("tls-ca"), "/no/such/ca.pem") != 0);
+    CHECK(raft_apply_option(&cfg, option_val("tls-cert"), NULL) != 0);
+    CHECK(raft_apply_option(&cfg, option_val("tls-ca"), ca) == 0);
+
+    /* The files go together; raft_init names what is missing. */
+    expect_init_error(&cfg, "missing --tls-cert, --tls-key");
+    CHECK(raft_apply_option(&cfg, option_val("tls-key"), key) == 0);
+    expect_init_error(&cfg, "missing --tls-cert");
+    CHECK(raft_apply_option(&cfg, option_val("tls-ca"), "") == 0);
+    CHECK(raft_apply_option(&cfg, option_val("tls-key"), "") == 0);
+    /* --tls-verify-peer-id needs them. */
+    CHECK(raft_apply_option(&cfg, option_val("tls-verify-peer-id"), NULL) == 0);
+    expect_init_error(&cfg, "--tls-verify-peer-id needs TLS");
+
+    /* Through getopt_long, as a program parses them, and applied: the node
+     * starts with them (whichever RaftConfig raft_init is given: they live
+     * beside it) and works. */
+    {
+        char a0[] = "prog", a1[] = "--tls-ca", a3[] = "--tls-cert", a5[] = "--tls-key", a7[] = "--single";
+        char *argv[9];
+        int c;
+        RaftConfig copy;
+        argv[0] = a0; argv[1] = a1; argv[2] = ca; argv[3] = a3; argv[4] = cert;
+        argv[5] = a5; argv[6] = key; argv[7] = a7; argv[8] = NULL;
+        fast_config(&cfg, port);
+        optind = 1;
+        while ((c = getopt_long(8, argv, "", raft_getopt_long_opts(), NULL)) != -1) {
+            CHECK(is_raft_option(c));
+            CHECK(raft_apply_option(&cfg, c, optarg) == 0);
+        }
+        CHECK(raft_apply_option(&cfg, option_val("backend-type"), "inmem") == 0);
+        copy = cfg;
+        fsm_reset();
+        CHECK(raft_init(&fsm, &copy) == getpid());
+    }
+    CHECK(eventually(is_leader_p, NULL, 10));
+    CHECK(apply_text("secure") == 6);
+    f = raft_stats();
+    CHECK_ERR(raft_future_get_stats(f, &stats), RAFT_SUCCESS);
+    CHECK(stats != NULL && strstr(stats, "\"state\":\"Leader\"") != NULL);
+    raft_future_dispose(f);
+    shutdown_and_cleanup();
+    remove_tree(dir);
 }
 
 /* ---- one node in memory ----------------------------------------------- */
@@ -1172,10 +1282,14 @@ int main(int argc, char *argv[])
     } else if (argc >= 3 && strcmp(argv[1], "cluster") == 0) {
         signal(SIGPIPE, SIG_IGN);
         test_cluster(argv[0], argv[2]);
+    } else if (argc >= 4 && strcmp(argv[1], "tls") == 0) {
+        test_tls(argv[2], argv[3]);
     } else if (argc >= 5 && strcmp(argv[1], "node") == 0) {
         return run_node(argv[2], argv[3], argv[4]);
     } else {
-        fprintf(stderr, "usage: %s options|single|persist DIR|snapshot DIR|cluster DIR|node PORT PEERS DIR\n",
+        fprintf(stderr,
+                "usage: %s options|single|persist DIR|snapshot DIR|cluster DIR|tls DIR MAKE_CERTS|"
+                "node PORT PEERS DIR\n",
                 argv[0]);
         return 2;
     }

@@ -214,6 +214,42 @@ TEST(PlanTest, FullFixedSizeFieldsAreReadWithinTheirBounds) {
   EXPECT_EQ(p.data_dir.size(), sizeof c.base_dir);
 }
 
+TEST(PlanTest, TlsFilesComeFromBesideTheConfigAndGoTogether) {
+  ConfigExtension x;
+  NodePlan p;
+  PlanError e;
+  ASSERT_TRUE(make_plan(defaults(), x, &p, &e)) << e.message;
+  EXPECT_TRUE(p.tls_ca_file.empty() && p.tls_cert_file.empty() && p.tls_key_file.empty());
+  EXPECT_FALSE(p.tls_verify_peer_id);
+
+  x.tls_ca_file = "ca.pem";
+  x.tls_cert_file = "node1.pem";
+  x.tls_key_file = "node1.key";
+  x.tls_verify_peer_id = true;
+  ASSERT_TRUE(make_plan(defaults(), x, &p, &e)) << e.message;
+  EXPECT_EQ(p.tls_ca_file, "ca.pem");
+  EXPECT_EQ(p.tls_cert_file, "node1.pem");
+  EXPECT_EQ(p.tls_key_file, "node1.key");
+  EXPECT_TRUE(p.tls_verify_peer_id);
+
+  // Some files but not all: the message names the missing flags.
+  x.tls_cert_file.clear();
+  EXPECT_FALSE(make_plan(defaults(), x, &p, &e));
+  EXPECT_EQ(e.code, RAFT_E_INVALID_OP);
+  EXPECT_NE(e.message.find("missing --tls-cert"), std::string::npos) << e.message;
+  x.tls_ca_file.clear();
+  EXPECT_FALSE(make_plan(defaults(), x, &p, &e));
+  EXPECT_NE(e.message.find("missing --tls-ca, --tls-cert"), std::string::npos) << e.message;
+
+  // Pinning peer ids needs TLS.
+  x.tls_key_file.clear();
+  EXPECT_FALSE(make_plan(defaults(), x, &p, &e));
+  EXPECT_EQ(e.code, RAFT_E_INVALID_OP);
+  EXPECT_NE(e.message.find("--tls-verify-peer-id needs TLS"), std::string::npos) << e.message;
+  x.tls_verify_peer_id = false;
+  EXPECT_TRUE(make_plan(defaults(), x, &p, &e)) << e.message;
+}
+
 TEST(StatsTest, FlatObjectsPrintSortedAndAligned) {
   std::string text = format_stats(R"({"term":"3","state":"Leader","a \"q\"":"x\ty","n":12})");
   EXPECT_EQ(text,
