@@ -59,10 +59,14 @@ static int start_node(int i, const char *ca, char **errmsg) {
   return rc;
 }
 
+/* Stops node i; its FSM starts over empty, as after a crash: a restart
+ * rebuilds it from the node's directory. */
 static void stop_node(int i) {
   OK(raft_node_shutdown(g_nodes[i], &em));
   raft_node_free(g_nodes[i]);
   g_nodes[i] = NULL;
+  tfsm_destroy(&g_fsms[i]);
+  tfsm_init(&g_fsms[i]);
 }
 
 static int converged(void) {
