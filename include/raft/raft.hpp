@@ -383,6 +383,9 @@ struct Metrics {
   uint64_t elections_started = 0;   // times this node became a candidate (after a won pre-vote)
   uint64_t leader_changes = 0;      // times the known leader changed
   uint64_t step_downs = 0;          // times this node stopped leading
+  // Raft messages refused because their sender is in no configuration
+  // this node holds (docs/membership.md); per sender in stats().
+  uint64_t messages_refused_unknown_sender = 0;
   uint64_t snapshots_taken = 0;
   uint64_t snapshots_installed = 0;  // received from a leader
   uint64_t snapshot_bytes_written = 0;  // total size of the snapshots taken
@@ -448,7 +451,9 @@ class Node {
   // Like Hashicorp's Stats(): state, term, last_log_index, last_log_term,
   // commit_index, applied_index, fsm_pending, last_snapshot_index,
   // last_snapshot_term, latest_configuration, num_peers, last_contact,
-  // protocol_version, and transport and disk counters.
+  // protocol_version, and transport and disk counters;
+  // messages_refused_unknown_sender and, per sender id N,
+  // messages_refused_unknown_sender.N (docs/membership.md).
   std::map<std::string, std::string> stats() const;
 
   // Reads tls_cert_file, tls_key_file and tls_ca_file again (certificate

@@ -192,9 +192,12 @@ bool well_formed(const Message& m) {
 
 }  // namespace
 
-void Raft::receive(const Message& m) {
-  if (m.to != config_.id || m.from == config_.id || m.from == kNoNode) return;
-  if (!well_formed(m)) return;
+Receipt Raft::receive(const Message& m) {
+  if (m.to != config_.id || m.from == config_.id || m.from == kNoNode) return Receipt::kIgnored;
+  // Before anything else: an unknown sender must not move our term, vote,
+  // leader or timer (senders.cpp).
+  if (!known_sender(m.from) && !admit_unknown_sender(m)) return Receipt::kUnknownSender;
+  if (!well_formed(m)) return Receipt::kIgnored;
 
   const auto* rv = std::get_if<RequestVote>(&m.body);
   const auto* rvr = std::get_if<RequestVoteResponse>(&m.body);
@@ -212,7 +215,7 @@ void Raft::receive(const Message& m) {
       // Thesis 4.2.3: we heard from a leader less than an election timeout
       // ago, so this candidate cannot be needed; ignore it without
       // adopting its term, so it cannot depose a healthy leader.
-      return;
+      return Receipt::kProcessed;
     } else {
       become_follower(m.term, from_leader ? m.from : kNoNode);
     }
@@ -227,7 +230,7 @@ void Raft::receive(const Message& m) {
     } else if (rv) {
       send(m.from, RequestVoteResponse{rv->pre_vote, false});
     }
-    return;
+    return Receipt::kProcessed;
   }
 
   std::visit(
@@ -248,6 +251,7 @@ void Raft::receive(const Message& m) {
         }
       },
       m.body);
+  return Receipt::kProcessed;
 }
 
 // ---- storage notices ----

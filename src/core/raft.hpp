@@ -13,6 +13,7 @@
 //   replication.cpp  AppendEntries both ways, heartbeats, commit, acks
 //   read_index.cpp   linearizable reads (thesis 6.4)
 //   membership.cpp   configurations in the log (thesis 4.1)
+//   senders.cpp      which senders' messages are processed at all
 //   raft.cpp         terms, dispatch, Ready assembly
 //
 // Thread safety: none; one thread drives a core.
@@ -64,6 +65,13 @@ enum class StepDownReason : uint8_t {
 };
 const char* step_down_reason_name(StepDownReason r);
 
+// What receive() did with a message, so the runtime can count refusals.
+enum class Receipt : uint8_t {
+  kProcessed,      // handed to the protocol rules (which may find it stale)
+  kIgnored,        // dropped unread: not addressed to us, or malformed
+  kUnknownSender,  // dropped unread: from a server we do not know (senders.cpp)
+};
+
 // A single-server membership change (thesis 4.2). Adding a voter first
 // adds it as a non-voter and promotes it once it has caught up (4.2.1).
 enum class ConfChangeType : uint8_t { kAddVoter, kAddNonVoter, kRemoveServer, kDemoteVoter };
@@ -94,8 +102,10 @@ class Raft {
   // Hands in the current time; fires election, heartbeat and check-quorum
   // timers that are due. Time must not go backwards.
   void tick(Nanos now);
-  // A message from a peer. Malformed or stale messages are ignored.
-  void receive(const Message& m);
+  // A message from a peer. Malformed or stale messages are ignored, and so
+  // are messages from servers outside the configuration unless they prove
+  // a log ahead of ours (senders.cpp). Callers may ignore the result.
+  Receipt receive(const Message& m);
   // Appends one command (or noop/barrier) to the leader's log. Errors:
   // kNotLeader (with the leader's id in the message when known).
   Result<LogPosition> propose(EntryType type, Buffer data);
@@ -241,6 +251,10 @@ class Raft {
   void start_read_round(uint64_t id);
   void advance_reads();
   void release_reads_waiting_for_term_commit();
+
+  // senders.cpp
+  bool known_sender(NodeId id) const;
+  bool admit_unknown_sender(const Message& m) const;
 
   // membership.cpp
   struct ConfigAt {

@@ -428,6 +428,7 @@ std::map<std::string, std::string> Node::Impl::stats() const {
   out["last_snapshot_term"] = std::to_string(p.snapshot_term.value);
   out["snapshots_taken"] = std::to_string(p.snapshots_taken);
   out["snapshots_installed"] = std::to_string(p.snapshots_installed);
+  out["messages_refused_unknown_sender"] = std::to_string(p.messages_refused_unknown_sender);
   out["latest_configuration"] = p.latest.to_string();
   out["latest_configuration_index"] = std::to_string(p.latest_index.value);
   size_t peers = 0;
@@ -472,6 +473,10 @@ std::map<std::string, std::string> Node::Impl::stats() const {
           (*extra)["leader_changes"] = std::to_string(self->leader_changes_);
           (*extra)["step_downs"] = std::to_string(self->step_downs_);
           if (self->raft_) (*extra)["last_step_down_reason"] = core::step_down_reason_name(self->raft_->last_step_down_reason());
+          for (const auto& [id, r] : self->refused_senders_) {
+            if (id != kNoNode)
+              (*extra)["messages_refused_unknown_sender." + std::to_string(id.value)] = std::to_string(r.count);
+          }
           if (!self->fatal_.ok()) (*extra)["fatal_error"] = self->fatal_.to_string();
           done.set_ok();
         }) &&
@@ -490,6 +495,7 @@ Metrics Node::Impl::metrics() const {
     m.elections_started = pub_.elections_started;
     m.leader_changes = pub_.leader_changes;
     m.step_downs = pub_.step_downs;
+    m.messages_refused_unknown_sender = pub_.messages_refused_unknown_sender;
     m.snapshots_taken = pub_.snapshots_taken;
     m.snapshots_installed = pub_.snapshots_installed;
     m.snapshot_bytes_written = pub_.snapshot_bytes_written;
@@ -575,12 +581,39 @@ std::vector<Metrics::Peer> Node::Impl::peer_traffic(const std::map<std::string, 
 void Node::Impl::on_message(Message&& m) {
   if (stopped_) return;
   advance_time();
-  raft_->receive(m);
+  if (raft_->receive(m) == core::Receipt::kUnknownSender) refused_unknown_sender(m);
   if (m.from == raft_->leader() && m.from != NodeId(config_.id)) {
     std::lock_guard<std::mutex> lock(pub_mu_);
     pub_.last_contact = std::chrono::steady_clock::now();
   }
   schedule_flush();
+}
+
+void Node::Impl::refused_unknown_sender(const Message& m) {
+  // A few late messages from a server just removed are harmless; many
+  // from one id mean a server running outside the cluster (it missed its
+  // removal and campaigns, or it is misconfigured). So the first refusal
+  // from each id is logged, then at most one line per id every 10 s.
+  constexpr core::Nanos kLogInterval = std::chrono::seconds(10);
+  ++refused_unknown_sender_;
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    pub_.messages_refused_unknown_sender = refused_unknown_sender_;
+  }
+  NodeId key = m.from;
+  if (!refused_senders_.count(key) && refused_senders_.size() >= kRefusedSendersMax) key = kNoNode;
+  RefusedSender& s = refused_senders_[key];
+  ++s.count;
+  ++s.unlogged;
+  core::Nanos now = clock_.now();
+  if (s.count > 1 && now - s.logged < kLogInterval) return;
+  std::string repeats;
+  if (s.unlogged > 1) repeats = " (" + std::to_string(s.unlogged) + " refused from it since the last line)";
+  const auto* rv = std::get_if<core::RequestVote>(&m.body);
+  logger_.warn("refused ", core::message_type_name(m.body), rv && rv->pre_vote ? " (pre-vote)" : "", " from server ",
+               m.from.value, " in term ", m.term.value, ": it is in no configuration this node holds", repeats);
+  s.logged = now;
+  s.unlogged = 0;
 }
 
 void Node::Impl::schedule_flush() {

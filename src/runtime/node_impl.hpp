@@ -148,6 +148,7 @@ struct Node::Impl {
     uint64_t elections_started = 0;
     uint64_t leader_changes = 0;
     uint64_t step_downs = 0;
+    uint64_t messages_refused_unknown_sender = 0;
   };
   // Snapshot thread only: streams to and from peers.
   struct Outgoing {
@@ -171,6 +172,9 @@ struct Node::Impl {
   // leases are measured from the time it was last given.
   void advance_time() { raft_->tick(clock_.now()); }
   void on_message(core::Message&& m);
+  // Counts and logs (rate-limited) a message the core refused because its
+  // sender is outside every configuration it holds (core/senders.cpp).
+  void refused_unknown_sender(const core::Message& m);
   void schedule_flush();
   void flush();
   void handle_ready(core::Ready& rd);
@@ -264,6 +268,17 @@ struct Node::Impl {
   uint64_t leader_changes_ = 0;
   uint64_t step_downs_ = 0;
   uint64_t elections_started_ = 0;
+  // Refusals of unknown senders, per sender id: at most kRefusedSendersMax
+  // ids; refusals from further ids share the row of id 0 (kNoNode), so a
+  // peer forging ids cannot grow this map or the log.
+  struct RefusedSender {
+    uint64_t count = 0;
+    uint64_t unlogged = 0;  // refusals since a log line last named the sender
+    core::Nanos logged{0};  // when that line went out
+  };
+  static constexpr size_t kRefusedSendersMax = 64;
+  std::map<NodeId, RefusedSender> refused_senders_;
+  uint64_t refused_unknown_sender_ = 0;
   std::optional<Index> commit_seen_;  // for Metrics::entries_committed
 
   // Submissions from API threads.

@@ -139,6 +139,31 @@ TEST(MembershipTest, JointConsensusReplacesTwoOfFive) {
   ASSERT_TRUE(eventually([&] { return c.fsm(a)->get("x") == "1" && c.fsm(b)->get("x") == "1"; }));
 }
 
+// A server outside the configuration (bootstrapped on its own, with a
+// configuration naming node 1) campaigns at node 1, whose log is ahead of
+// its: node 1 refuses and counts its messages (docs/membership.md).
+TEST(MembershipTest, AServerOutsideTheConfigurationIsRefusedAndCounted) {
+  TestCluster c({.nodes = 3});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  ASSERT_TRUE(c.node(leader)->apply(cmd("a=1"), 2s).wait().ok());
+  ServerId rogue = c.add_slot();
+  c.start(rogue);
+  ClusterConfiguration conf;
+  conf.servers.push_back({rogue, c.address_of(rogue), true});
+  conf.servers.push_back({1, c.address_of(1), true});
+  ASSERT_TRUE(c.node(rogue)->bootstrap(conf).ok());
+  ASSERT_TRUE(eventually([&] { return c.node(1)->metrics().messages_refused_unknown_sender > 0; }))
+      << "node 1 never refused the outsider";
+  auto st = c.node(1)->stats();
+  std::string key = "messages_refused_unknown_sender." + std::to_string(rogue);
+  ASSERT_TRUE(st.count(key)) << "no per-sender count";
+  EXPECT_GE(std::stoull(st[key]), 1u);
+  EXPECT_GE(std::stoull(st["messages_refused_unknown_sender"]), std::stoull(st[key]));
+  c.stop(rogue);
+}
+
 TEST(MembershipTest, NonVoterFollowsButDoesNotVote) {
   TestCluster c({.nodes = 3});
   c.start_all();
