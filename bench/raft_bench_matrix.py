@@ -9,6 +9,11 @@ limits measured in the same session beside them.
 The limits: one 128-byte write+fdatasync (storage_bench BM_PlainWrite/128/1)
 and one loopback TCP round trip (net_baseline_bench), each measured before
 and after the raft_bench runs; the table gives the mean of the two.
+
+  python3 bench/raft_bench_matrix.py --build build --tls [--runs 5]
+
+runs the TLS pairs instead (each workload plaintext and over --tls,
+interleaved) and prints the TLS throughput ratio of each pair.
 """
 import argparse
 import json
@@ -23,6 +28,17 @@ WORKLOADS = [
     ("128 B, 1 in flight", ["--size", "128", "--concurrency", "1"]),
     ("memory store, 128 B, 256 in flight", ["--store", "memory", "--size", "128", "--concurrency", "256"]),
     ("128 B, 256 in flight, --processes", ["--size", "128", "--concurrency", "256", "--processes"]),
+]
+
+
+TLS_WORKLOADS = [
+    ("128 B, 256 in flight", ["--size", "128", "--concurrency", "256"]),
+    ("128 B, 256 in flight, --tls", ["--size", "128", "--concurrency", "256", "--tls"]),
+    ("4 KiB, 256 in flight", ["--size", "4096", "--concurrency", "256"]),
+    ("4 KiB, 256 in flight, --tls", ["--size", "4096", "--concurrency", "256", "--tls"]),
+    ("memory store, 128 B, 256 in flight", ["--store", "memory", "--size", "128", "--concurrency", "256"]),
+    ("memory store, 128 B, 256 in flight, --tls",
+     ["--store", "memory", "--size", "128", "--concurrency", "256", "--tls"]),
 ]
 
 
@@ -60,12 +76,14 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--duration", default="10")
     ap.add_argument("--dir", default=None, help="data directory (default: <build>/raft_bench-data)")
+    ap.add_argument("--tls", action="store_true", help="the plaintext/TLS pairs instead")
     a = ap.parse_args()
+    workloads = TLS_WORKLOADS if a.tls else WORKLOADS
     rb = os.path.join(a.build, "tools", "raft_bench")
     before = limits(a.build)
-    results = {name: [] for name, _ in WORKLOADS}
+    results = {name: [] for name, _ in workloads}
     for r in range(a.runs):
-        for name, flags in WORKLOADS:
+        for name, flags in workloads:
             cmd = [rb, "--duration", a.duration] + flags + (["--dir", a.dir] if a.dir else [])
             out = run_json(cmd)
             if out:
@@ -76,7 +94,7 @@ def main():
     after = limits(a.build)
     print("| workload | ops/s (median; runs) | p50 us | p99 us | p99.9 us | CPU us/op |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for name, _ in WORKLOADS:
+    for name, _ in workloads:
         rs = results[name]
         if not rs:
             print(f"| {name} | failed | | | | |")
@@ -85,6 +103,19 @@ def main():
         runs = " / ".join(f"{x['ops_per_s'] / 1000:.1f}k" for x in rs)
         print(f"| {name} | {med('ops_per_s'):,.0f} ({runs}) | {med('p50_us'):,.0f} | {med('p99_us'):,.0f} | "
               f"{med('p999_us'):,.0f} | {med('cpu_us_per_op'):.2f} |")
+    if a.tls:
+        print("\n| workload | TLS throughput / plaintext (median of per-run ratios) | TLS CPU us/op - plaintext |")
+        print("| --- | --- | --- |")
+        for name, _ in workloads:
+            if name.endswith(", --tls"):
+                continue
+            plain, tls = results[name], results[name + ", --tls"]
+            pairs = list(zip(plain, tls))
+            if not pairs:
+                continue
+            ratio = statistics.median(t["ops_per_s"] / p["ops_per_s"] for p, t in pairs)
+            cpu = statistics.median(t["cpu_us_per_op"] - p["cpu_us_per_op"] for p, t in pairs)
+            print(f"| {name} | {ratio:.3f} | {cpu:+.2f} |")
     for k, label in (("fsync_us", "128 B write+fdatasync, median us"), ("rtt_us", "loopback TCP round trip, us")):
         vals = [d[k] for d in (before, after) if k in d]
         if vals:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <sstream>
 
 namespace raft::sim {
@@ -41,6 +42,17 @@ void Invariants::node_started(NodeId id, const core::Raft& r) {
            std::to_string(r.term().value) + " below " + std::to_string(sent.value) +
            ", a term it had sent messages in (a durable term was lost)");
     }
+  }
+  // A leadership that left no trace is forgotten: a single voter elects
+  // itself without a message, and if it crashes before its new term is
+  // durable, no message of that term left it (durability before send,
+  // checked in sent()) and nothing of that term is on its disk, so no
+  // server can ever tell that it led; the restarted node may rightly vote
+  // in that term again (sim seed 21369). Terms it spoke in, or holds
+  // entries of, stay claimed.
+  for (auto l = leader_of_term_.upper_bound(r.term().value); l != leader_of_term_.end();) {
+    bool traceless = l->second == id && Term(l->first) > sent && Term(l->first) > r.log().last_term();
+    l = traceless ? leader_of_term_.erase(l) : std::next(l);
   }
   Seen s;
   s.sent_term = sent;
