@@ -19,7 +19,7 @@
 //
 // Ownership: send() takes the message; entry payloads (and snapshot
 // chunks) are shared Buffers, written to the socket by scatter-gather I/O
-// without a copy and released once written or dropped. A received
+// (large ones without a copy) and released once written or dropped. A received
 // message's payloads are slices of the buffer its frame was read into.
 #pragma once
 
