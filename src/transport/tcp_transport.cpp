@@ -375,7 +375,7 @@ void OutboundConn::tls_handshaken(const std::error_code& ec) {
   if (ec) {
     return fail(io_error("TLS handshake: " + tls_error_string(ec.message())), nullptr, true);
   }
-  // docs/security.md, "Pinning": the acceptor's certificate must name the
+  // docs/security.md (tls_verify_peer_id): the acceptor's certificate must name the
   // node we meant to reach.
   const auto& opt = core_->options();
   if (opt.tls.verify_peer_id &&
@@ -758,7 +758,7 @@ void InboundConn::on_hello(const Frame& f) {
   HelloReply reply = answer_hello(*h, opt.cluster_id, opt.node_id);
   if (reply.accepted() && stream_.tls() && opt.tls.verify_peer_id &&
       !tls_peer_certificate_names(stream_.ssl(), tls_peer_name(h->from))) {
-    // docs/security.md, "Pinning": a valid certificate of another node
+    // docs/security.md (tls_verify_peer_id): a valid certificate of another node
     // does not let its holder speak as this one.
     reply.result = static_cast<uint8_t>(HandshakeResult::kWrongIdentity);
     reply.version = 0;
