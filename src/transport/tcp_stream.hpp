@@ -88,7 +88,9 @@ class Stream {
     }
     // Asio's SSL stream writes one buffer of a sequence per record, so
     // many small buffers would make many records and system calls. The
-    // bytes are encrypted (copied) anyway: gather them first.
+    // bytes are encrypted (copied) anyway: gather them first. (The
+    // transport's batches already come as one buffer over TLS; this keeps
+    // any other sequence correct.)
     auto first = asio::buffer_sequence_begin(buffers);
     if (std::next(first) == asio::buffer_sequence_end(buffers)) {
       asio::async_write(*tls_, asio::const_buffer(*first), std::forward<Handler>(handler));

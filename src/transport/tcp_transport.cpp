@@ -447,17 +447,20 @@ void OutboundConn::write(std::vector<EncodedFrame>&& batch, size_t bytes) {
   batch_bytes_ = bytes;
   // Small pieces (every frame's head, small payloads) are copied into one
   // staging buffer, large payloads written in place: a writev of hundreds
-  // of 128-byte pieces costs the kernel more than the copy.
+  // of 128-byte pieces costs the kernel more than the copy. Over TLS every
+  // byte is copied anyway (encrypted), so everything goes into the staging
+  // buffer and the stream writes that one buffer as it is.
+  const size_t copy_below = stream_.tls() ? std::numeric_limits<size_t>::max() : kCopyBelowBytes;
   size_t small = 0;
   for (const EncodedFrame& f : batch_) {
     small += f.head.size();
-    for (const Buffer& p : f.payloads) small += p.size() < kCopyBelowBytes ? p.size() : 0;
+    for (const Buffer& p : f.payloads) small += p.size() < copy_below ? p.size() : 0;
   }
   staging_.resize(small);  // not resized again until the write completes
   gather_.clear();
   size_t used = 0;
   auto piece = [&](const Buffer& b) {
-    if (b.size() >= kCopyBelowBytes) {
+    if (b.size() >= copy_below) {
       gather_.emplace_back(b.data(), b.size());
       return;
     }

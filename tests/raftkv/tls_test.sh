@@ -31,6 +31,9 @@ log=$work/n1.log
 certs=$work/certs
 pid=""
 
+# free_port (and a plain fail, redefined below).
+. "$(dirname "$0")/../compat/common.sh"
+
 fail() {
   echo "FAIL: $*" >&2
   if [ -f "$log" ]; then
@@ -40,19 +43,6 @@ fail() {
   exit 1
 }
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true' EXIT
-
-# A TCP port on 127.0.0.1 nobody listens on now, below the usual ephemeral
-# range (tests/compat/common.sh does the same).
-free_port() {
-  local p
-  for p in $(shuf -i 12000-30000 -n 200); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  fail "no free port found"
-}
 
 # poll SECONDS CMD...: runs CMD until it succeeds, every 50 ms; fails the
 # test if raftkv exits meanwhile, returns 1 after SECONDS.
