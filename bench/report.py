@@ -26,23 +26,9 @@ def main(path):
         vals = [r[key] for r in runs.get(name, []) if key in r]
         return statistics.median(vals) if vals else None
 
-    side = [k for k in runs if k.startswith("BM_SideBySide/")]
-    if side:
-        print("Side by side (medians over %d repetitions):" % len(runs[side[0]]))
-        print()
-        print("| entry bytes | batch | WAL median us | plain median us | latency ratio (WAL/plain) "
-              "| WAL MB/s | plain MB/s | throughput ratio (WAL/plain) | throughput ratio vs preallocated pwrite |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for size in (128, 4096):
-            for batch in (1, 16, 256):
-                name = f"BM_SideBySide/{size}/{batch}/real_time"
-                if name not in runs:
-                    continue
-                m = lambda key: median(name, key)
-                print(f"| {size} | {batch} | {m('wal_median_us'):.0f} | {m('plain_median_us'):.0f} "
-                      f"| {m('latency_ratio'):.2f} | {m('wal_MBps'):.2f} | {m('plain_MBps'):.2f} "
-                      f"| {m('throughput_ratio'):.2f} | {m('throughput_ratio_vs_prealloc'):.2f} |")
-        print()
+    for bench, title in (("BM_SideBySide", "Side by side, a new WAL"),
+                         ("BM_SideBySideRecycled", "Side by side, the WAL reusing spare segments")):
+        side_table(runs, median, bench, title)
     if not any(k.startswith("BM_WalAppend/") for k in runs):
         runs_main = False
     else:
@@ -75,6 +61,27 @@ def main(path):
               f"{max(r['rss_added_MiB'] for r in opens):.1f} MiB (largest of the runs), heap added "
               f"{med('heap_added_MiB'):.1f} MiB, index {med('index_MiB'):.1f} MiB "
               f"({med('index_bytes_per_entry'):.2f} bytes/entry), {len(opens)} runs")
+
+
+def side_table(runs, median, bench, title):
+    side = [k for k in runs if k.startswith(bench + "/")]
+    if not side:
+        return
+    print("%s (medians over %d repetitions):" % (title, len(runs[side[0]])))
+    print()
+    print("| entry bytes | batch | WAL median us | plain median us | latency ratio (WAL/plain) "
+          "| WAL MB/s | plain MB/s | throughput ratio (WAL/plain) | throughput ratio vs preallocated pwrite |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for size in (128, 4096):
+        for batch in (1, 16, 256):
+            name = f"{bench}/{size}/{batch}/real_time"
+            if name not in runs:
+                continue
+            m = lambda key: median(name, key)
+            print(f"| {size} | {batch} | {m('wal_median_us'):.0f} | {m('plain_median_us'):.0f} "
+                  f"| {m('latency_ratio'):.2f} | {m('wal_MBps'):.2f} | {m('plain_MBps'):.2f} "
+                  f"| {m('throughput_ratio'):.2f} | {m('throughput_ratio_vs_prealloc'):.2f} |")
+    print()
 
 
 if __name__ == "__main__":

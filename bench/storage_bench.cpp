@@ -9,6 +9,9 @@
 //   preallocated file, then fdatasync.
 // BM_SideBySide/<entry bytes>/<batch>: the three loops above interleaved
 //   batch by batch in one run; its counters are the ratios to report.
+// BM_SideBySideRecycled/...: the same, with the WAL as a node that has run
+//   a while has it: its segments reuse files that snapshots freed (spare
+//   segments), and each segment it leaves is dropped as a snapshot would.
 // BM_WalOpen: open a WAL of RAFT_BENCH_OPEN_ENTRIES (default ten million)
 //   128-byte entries, built once and kept under the bench directory;
 //   counters give CPU seconds, resident memory added and index bytes.
@@ -129,7 +132,26 @@ void BM_PlainPwritePrealloc(benchmark::State& state) { plain_loop(state, true); 
 // Counters: mean and median microseconds per batch of each leg, and the
 // WAL's ratios (throughput: plain mean time / WAL mean time; latency:
 // WAL median / plain median).
-void BM_SideBySide(benchmark::State& state) {
+// A WAL as a node that has run a while has it: its segments are files
+// that snapshots freed (spare segments, docs/disk-format.md). Appends in
+// large batches, dropping the prefix at each new segment, until the
+// newest segment is a reused file.
+bool warm_to_recycled(WalLogStore* store, size_t entry_bytes, uint64_t* next) {
+  Buffer data = payload(entry_bytes);
+  std::vector<Entry> big((1 << 20) / entry_bytes, Entry{Index(0), Term(1), EntryType::kCommand, data});
+  int drops = 0;
+  while (drops < 2) {
+    for (auto& e : big) e.index = Index((*next)++);
+    if (!store->append(big).ok()) return false;
+    if (store->stats().segments > 1) {
+      if (!store->sync().ok() || !store->drop_prefix(store->last_index()).ok()) return false;
+      ++drops;
+    }
+  }
+  return store->sync().ok();
+}
+
+void side_by_side(benchmark::State& state, bool recycled) {
   size_t entry_bytes = static_cast<size_t>(state.range(0));
   size_t batch = static_cast<size_t>(state.range(1));
   size_t bytes = entry_bytes * batch;
@@ -139,6 +161,11 @@ void BM_SideBySide(benchmark::State& state) {
   const char* prealloc_env = std::getenv("RAFT_BENCH_WAL_PREALLOCATE");
   if (prealloc_env && std::string(prealloc_env) == "0") options.preallocate = false;
   auto store = WalLogStore::open(dir + "/wal", options);
+  uint64_t next = 1;
+  if (store.ok() && recycled && !warm_to_recycled(store->get(), entry_bytes, &next)) {
+    state.SkipWithError("warming the WAL failed");
+    return;
+  }
   int plain = ::open((dir + "/plain").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int pre = ::open((dir + "/prealloc").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const off_t kPrealloc = 64 << 20;
@@ -154,7 +181,6 @@ void BM_SideBySide(benchmark::State& state) {
   const char* framed = std::getenv("RAFT_BENCH_PLAIN_FRAMED");
   if (framed && std::string(framed) == "1") bytes += 28 * batch;
   std::string buf(bytes, 'x');
-  uint64_t next = 1;
   off_t pre_off = 0;
   std::vector<double> wal_us, plain_us, pre_us;
   using Clock = std::chrono::steady_clock;
@@ -172,6 +198,9 @@ void BM_SideBySide(benchmark::State& state) {
       if (leg == 0) {
         for (auto& e : entries) e.index = Index(next++);
         failed = !(*store)->append(entries).ok() || !(*store)->sync().ok();
+        // Recycled: a snapshot frees each segment the log leaves behind.
+        if (!failed && recycled && (*store)->stats().segments > 1)
+          failed = !(*store)->drop_prefix((*store)->last_index()).ok();
         wal_us.push_back(us_since(t));
       } else if (leg == 1) {
         failed = ::write(plain, buf.data(), bytes) != static_cast<ssize_t>(bytes) || ::fdatasync(plain) != 0;
@@ -219,6 +248,9 @@ void BM_SideBySide(benchmark::State& state) {
   state.counters["latency_ratio_vs_prealloc"] = qd > 0 ? wd / qd : 0;
 }
 
+void BM_SideBySide(benchmark::State& state) { side_by_side(state, false); }
+void BM_SideBySideRecycled(benchmark::State& state) { side_by_side(state, true); }
+
 void append_args(benchmark::internal::Benchmark* b) {
   for (int64_t size : {128, 4096})
     for (int64_t batch : {1, 16, 256}) b->Args({size, batch});
@@ -229,6 +261,7 @@ BENCHMARK(BM_WalAppend)->Apply(append_args);
 BENCHMARK(BM_PlainWrite)->Apply(append_args);
 BENCHMARK(BM_PlainPwritePrealloc)->Apply(append_args);
 BENCHMARK(BM_SideBySide)->Apply(append_args);
+BENCHMARK(BM_SideBySideRecycled)->Apply(append_args);
 
 uint64_t open_entries() {
   const char* n = std::getenv("RAFT_BENCH_OPEN_ENTRIES");

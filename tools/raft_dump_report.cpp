@@ -55,8 +55,12 @@ void dump_wal(FileSystem* fs, const std::string& dir, const DumpOptions& options
   std::vector<Seg> segs;
   for (const auto& name : sorted_names(fs, dir)) {
     Seg s{0, Index(0), name};
+    uint64_t spare_seq;
     if (wal::parse_segment_name(name, &s.seq, &s.first)) {
       segs.push_back(s);
+    } else if (wal::parse_spare_name(name, &spare_seq)) {
+      out << "  spare " << name << " (segment seq " << spare_seq
+          << " kept for reuse by a later segment; its bytes are stale)\n";
     } else if (name == "INTENT") {
       auto bytes = storage::read_whole_file(fs, join_path(dir, name));
       auto body = bytes.ok() ? storage::decode_framed(*bytes, storage::kIntentMagic, join_path(dir, name))
@@ -117,7 +121,8 @@ void dump_wal(FileSystem* fs, const std::string& dir, const DumpOptions& options
           << scan->term_runs.front().second << ".." << scan->last_term;
     }
     out << ", " << scan->end_offset << " of " << scan->file_size << " bytes used, "
-        << (scan->sealed ? "sealed" : "open") << "\n";
+        << (scan->sealed ? "sealed" : "open") << ", format " << scan->header.version
+        << ((scan->header.flags & wal::kFlagRecycled) ? ", recycled file" : "") << "\n";
     total += n;
     if (has_prev && scan->header.first != prev_last + 1) {
       out << "  DAMAGE: " << s.name << " starts at index " << scan->header.first
@@ -128,7 +133,12 @@ void dump_wal(FileSystem* fs, const std::string& dir, const DumpOptions& options
       out << "  DAMAGE: " << scan->damage() << "\n";
       ++sum->damage;
     } else if (scan->tail == wal::Tail::kTorn) {
-      if (newest) {
+      if (newest && (scan->header.flags & wal::kFlagRecycled)) {
+        out << "  the log ends at offset " << scan->end_offset
+            << "; the bytes after it are left from the recycled file's earlier use or from an "
+               "interrupted write (" << scan->bad_reason << "; a node clears them at open)\n";
+        ++sum->leftovers;
+      } else if (newest) {
         out << "  torn tail: " << scan->damage() << " (a node cuts it at open, with a warning)\n";
         ++sum->leftovers;
       } else {

@@ -17,30 +17,53 @@ std::string segment_name(uint64_t seq, Index first) {
   return buf;
 }
 
+namespace {
+
+// The 20 decimal digits at name[at, at + 20) as a number; false if they
+// are not all digits or overflow.
+bool parse_digits20(const std::string& name, size_t at, uint64_t* out) {
+  uint64_t x = 0;
+  for (size_t i = at; i < at + 20; ++i) {
+    char c = name[i];
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (x > (UINT64_MAX - d) / 10) return false;
+    x = x * 10 + d;
+  }
+  *out = x;
+  return true;
+}
+
+}  // namespace
+
 bool parse_segment_name(const std::string& name, uint64_t* seq, Index* first) {
   if (name.size() != 45 || name[20] != '-' || name.compare(41, 4, ".wal") != 0) return false;
-  uint64_t v[2];
-  for (int k = 0; k < 2; ++k) {
-    uint64_t x = 0;
-    for (int i = 0; i < 20; ++i) {
-      char c = name[static_cast<size_t>(k * 21 + i)];
-      if (c < '0' || c > '9') return false;
-      uint64_t d = static_cast<uint64_t>(c - '0');
-      if (x > (UINT64_MAX - d) / 10) return false;
-      x = x * 10 + d;
-    }
-    v[k] = x;
-  }
-  *seq = v[0];
-  *first = Index(v[1]);
+  uint64_t s, f;
+  if (!parse_digits20(name, 0, &s) || !parse_digits20(name, 21, &f)) return false;
+  *seq = s;
+  *first = Index(f);
   return true;
+}
+
+std::string spare_name(uint64_t seq) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "spare-%020" PRIu64, seq);
+  return buf;
+}
+
+bool parse_spare_name(const std::string& name, uint64_t* seq) {
+  constexpr size_t kPrefix = 6;  // "spare-"
+  if (name.size() != kPrefix + 20 || name.compare(0, kPrefix, "spare-") != 0) return false;
+  return parse_digits20(name, kPrefix, seq);
 }
 
 void encode_segment_header(const SegmentHeader& h, uint8_t out[kSegmentHeaderBytes]) {
   std::memset(out, 0, kSegmentHeaderBytes);
   store_u32(out, kSegmentMagic);
-  out[4] = static_cast<uint8_t>(kFormatVersion);
-  out[5] = static_cast<uint8_t>(kFormatVersion >> 8);
+  out[4] = static_cast<uint8_t>(h.version);
+  out[5] = static_cast<uint8_t>(h.version >> 8);
+  out[6] = static_cast<uint8_t>(h.flags);
+  out[7] = static_cast<uint8_t>(h.flags >> 8);
   store_u64(out + 8, h.seq);
   store_u64(out + 16, h.first.value);
   store_u32(out + 24, crc32c(out, 24));
@@ -53,13 +76,17 @@ Status decode_segment_header(const uint8_t in[kSegmentHeaderBytes], const std::s
   uint16_t version = static_cast<uint16_t>(in[4] | (in[5] << 8));
   if (crc32c(in, 24) != load_u32(in + 24))
     return corruption(path + ": offset 24: segment header checksum mismatch");
-  if (version != kFormatVersion) {
+  if (version < kFormatVersionOldest || version > kFormatVersion) {
     return Status(ErrorCode::kUnsupported, path + ": offset 4: WAL format version " +
                                                std::to_string(version) +
-                                               ", this build reads version 1");
+                                               ", this build reads versions 1 and 2");
   }
-  if (in[6] != 0 || in[7] != 0 || load_u32(in + 28) != 0)
+  uint16_t flags = static_cast<uint16_t>(in[6] | (in[7] << 8));
+  uint16_t known_flags = version >= 2 ? kFlagRecycled : 0;
+  if ((flags & ~known_flags) != 0 || load_u32(in + 28) != 0)
     return corruption(path + ": segment header has non-zero reserved fields");
+  out->version = version;
+  out->flags = flags;
   out->seq = load_u64(in + 8);
   out->first = Index(load_u64(in + 16));
   if (out->first < Index(1)) return corruption(path + ": offset 16: first index 0");
@@ -83,27 +110,35 @@ void put_record_header(std::string* out, uint32_t length, uint8_t kind, uint8_t 
 }
 
 // Fills in the CRC of the record that starts at `at` and runs to the end of *out.
-void finish_record(std::string* out, size_t at) {
+void finish_record(std::string* out, size_t at, uint32_t seed) {
   auto* p = reinterpret_cast<uint8_t*>(out->data() + at);
-  store_u32(p, crc32c(p + 4, out->size() - at - 4));
+  store_u32(p, crc32c_extend(seed, p + 4, out->size() - at - 4));
 }
 
 }  // namespace
 
-void append_entry_record(std::string* out, const Entry& e) {
+uint32_t record_seed(const SegmentHeader& h) {
+  if (h.version < 2) return 0;
+  uint8_t seq[8];
+  store_u64(seq, h.seq);
+  return crc32c(seq, sizeof seq);
+}
+
+void append_entry_record(std::string* out, const Entry& e, uint32_t seed) {
   size_t at = out->size();
   put_record_header(out, static_cast<uint32_t>(e.data.size()), kKindEntry,
                     static_cast<uint8_t>(e.type), e.index.value, e.term.value);
   out->append(reinterpret_cast<const char*>(e.data.data()), e.data.size());
-  finish_record(out, at);
+  finish_record(out, at, seed);
 }
 
-void append_seal_record(std::string* out, Index last, uint64_t next_seq, Index next_first) {
+void append_seal_record(std::string* out, Index last, uint64_t next_seq, Index next_first,
+                        uint32_t seed) {
   size_t at = out->size();
   put_record_header(out, kSealPayloadBytes, kKindSeal, 0, last.value, 0);
   put_u64(out, next_seq);
   put_u64(out, next_first.value);
-  finish_record(out, at);
+  finish_record(out, at, seed);
 }
 
 RecordHeader parse_record_header(const uint8_t* p) {
@@ -118,8 +153,8 @@ RecordHeader parse_record_header(const uint8_t* p) {
   return h;
 }
 
-uint32_t record_crc(const uint8_t* header, const uint8_t* payload, size_t length) {
-  return crc32c_extend(crc32c(header + 4, kRecordHeaderBytes - 4), payload, length);
+uint32_t record_crc(uint32_t seed, const uint8_t* header, const uint8_t* payload, size_t length) {
+  return crc32c_extend(crc32c_extend(seed, header + 4, kRecordHeaderBytes - 4), payload, length);
 }
 
 std::string SegmentScan::damage() const {
@@ -191,17 +226,17 @@ const char* check_fields(const RecordHeader& h, uint64_t pos, uint64_t size, std
 }
 
 // Whether the record at `pos` (fields already checked) has a good CRC.
-Result<bool> crc_matches(WindowReader* r, uint64_t pos, const RecordHeader& h) {
+Result<bool> crc_matches(WindowReader* r, uint64_t pos, const RecordHeader& h, uint32_t seed) {
   size_t total = kRecordHeaderBytes + h.length;
   if (total <= r->window()) {
     auto p = r->at(pos, total);
     if (!p.ok()) return p.status();
-    return record_crc(*p, *p + kRecordHeaderBytes, h.length) == h.crc;
+    return record_crc(seed, *p, *p + kRecordHeaderBytes, h.length) == h.crc;
   }
   // A record larger than the window: checksum it piece by piece.
   auto hp = r->at(pos, kRecordHeaderBytes);
   if (!hp.ok()) return hp.status();
-  uint32_t crc = crc32c(*hp + 4, kRecordHeaderBytes - 4);
+  uint32_t crc = crc32c_extend(seed, *hp + 4, kRecordHeaderBytes - 4);
   uint64_t off = pos + kRecordHeaderBytes;
   uint64_t left = h.length;
   while (left > 0) {
@@ -242,7 +277,7 @@ Result<bool> range_is_zero(WindowReader* r, uint64_t from, uint64_t to) {
 // carries an index no lower than `expected`: proof that the damage at
 // `bad` is not the end of an interrupted write. Returns its offset or 0.
 Result<uint64_t> find_valid_record_after(WindowReader* r, uint64_t bad, uint64_t size,
-                                         Index expected) {
+                                         Index expected, uint32_t seed) {
   uint64_t q = bad + 1;
   // More records than this cannot fit in the file; a larger index is noise.
   uint64_t index_span = size / kRecordHeaderBytes + 2;
@@ -259,7 +294,7 @@ Result<uint64_t> find_valid_record_after(WindowReader* r, uint64_t bad, uint64_t
       uint64_t low = h.kind == kKindSeal ? expected.value - 1 : expected.value;
       if (h.index < low || h.index - low > index_span) continue;
       if (check_fields(h, k, size, &why) != nullptr) continue;
-      auto good = crc_matches(r, k, h);
+      auto good = crc_matches(r, k, h, seed);
       if (!good.ok()) return good.status();
       if (*good) return k;
     }
@@ -288,6 +323,7 @@ Result<SegmentScan> scan_segment(File* file, const ScanOptions& options) {
     RAFT_RETURN_IF_ERROR(decode_segment_header(*p, s.path, &s.header));
   }
 
+  const uint32_t seed = record_seed(s.header);
   uint64_t pos = kSegmentHeaderBytes;
   Index expected = s.header.first;
   Term prev_term = options.prev_term;
@@ -309,7 +345,7 @@ Result<SegmentScan> scan_segment(File* file, const ScanOptions& options) {
     }
     RecordHeader h = parse_record_header(*p);
     if ((bad = check_fields(h, pos, s.file_size, &why)) != nullptr) break;
-    auto good = crc_matches(&r, pos, h);
+    auto good = crc_matches(&r, pos, h, seed);
     if (!good.ok()) return good.status();
     if (!*good) {
       bad = "record checksum mismatch";
@@ -388,7 +424,7 @@ Result<SegmentScan> scan_segment(File* file, const ScanOptions& options) {
   if (*zero) return s;
   s.bad_offset = pos;
   s.bad_reason = bad;
-  auto later = find_valid_record_after(&r, pos, s.file_size, expected);
+  auto later = find_valid_record_after(&r, pos, s.file_size, expected, seed);
   if (!later.ok()) return later.status();
   if (*later != 0) {
     s.tail = Tail::kCorrupt;

@@ -22,7 +22,15 @@
 namespace raft::storage::wal {
 
 inline constexpr uint32_t kSegmentMagic = 0x4c415752;  // "RWAL"
-inline constexpr uint16_t kFormatVersion = 1;
+// Version 2 (written by this build) binds every record's checksum to its
+// segment's sequence number, so that a recycled file's stale records can
+// never pass for new ones. Version 1 segments are still read and appended
+// to (with version 1 records) until they fill up.
+inline constexpr uint16_t kFormatVersion = 2;
+inline constexpr uint16_t kFormatVersionOldest = 1;
+// Segment header flag (version 2): the file was recycled, so bytes after
+// its records may be left from its earlier use rather than zeros.
+inline constexpr uint16_t kFlagRecycled = 1;
 inline constexpr size_t kSegmentHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 28;
 inline constexpr size_t kSealPayloadBytes = 16;
@@ -35,20 +43,32 @@ inline constexpr uint8_t kKindSeal = 2;
 // "<seq>-<first>.wal", both 20 decimal digits.
 std::string segment_name(uint64_t seq, Index first);
 bool parse_segment_name(const std::string& name, uint64_t* seq, Index* first);
+// "spare-<seq>" (20 decimal digits): a segment file kept for reuse; <seq>
+// is the seq it last had.
+std::string spare_name(uint64_t seq);
+bool parse_spare_name(const std::string& name, uint64_t* seq);
 
 struct SegmentHeader {
   uint64_t seq = 0;
   Index first;
+  uint16_t version = kFormatVersion;
+  uint16_t flags = 0;  // version 2 only
 };
 void encode_segment_header(const SegmentHeader& h, uint8_t out[kSegmentHeaderBytes]);
 // Corruption or Unsupported naming `path` and the offset.
 Status decode_segment_header(const uint8_t in[kSegmentHeaderBytes], const std::string& path,
                              SegmentHeader* out);
 
-// Appends one framed entry record to *out.
-void append_entry_record(std::string* out, const Entry& e);
+// The value every record checksum of a segment starts from: 0 in version
+// 1, the CRC-32C of the segment's seq (u64, little endian) in version 2.
+uint32_t record_seed(const SegmentHeader& h);
+
+// Appends one framed entry record to *out, for a segment whose records
+// start from `seed`.
+void append_entry_record(std::string* out, const Entry& e, uint32_t seed);
 // Appends a seal record: the segment's last index and its successor.
-void append_seal_record(std::string* out, Index last, uint64_t next_seq, Index next_first);
+void append_seal_record(std::string* out, Index last, uint64_t next_seq, Index next_first,
+                        uint32_t seed);
 
 struct RecordHeader {
   uint32_t crc = 0;
@@ -60,14 +80,17 @@ struct RecordHeader {
   uint64_t term = 0;
 };
 RecordHeader parse_record_header(const uint8_t* p);
-// The CRC a record with this header and payload must carry.
-uint32_t record_crc(const uint8_t* header, const uint8_t* payload, size_t length);
+// The CRC a record with this header and payload must carry in a segment
+// whose records start from `seed`.
+uint32_t record_crc(uint32_t seed, const uint8_t* header, const uint8_t* payload, size_t length);
 
 // What scan_segment found at the end of a segment's records.
 enum class Tail {
   kClean,    // the records end at a seal, at the end of the file, or
              // before bytes that are all zero (preallocated space)
-  kTorn,     // a bad record with no valid record after it: an interrupted write
+  kTorn,     // a bad record with no valid record after it: an interrupted
+             // write, or (in a recycled segment) bytes left from the file's
+             // earlier use
   kCorrupt,  // damage that no interrupted write explains
 };
 

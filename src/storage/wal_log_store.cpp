@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include "storage/framed_file.hpp"
 #include "storage/wal_format.hpp"
@@ -39,6 +40,8 @@ struct WalLogStore::Segment {
   // The byte after the last entry record (a seal, if any, starts here).
   uint64_t end = kSegmentHeaderBytes;
   bool sealed = false;
+  uint32_t seed = 0;      // wal::record_seed of its header
+  uint16_t version = wal::kFormatVersion;
 
   Index last() const { return first + offsets.size() - 1; }
   uint64_t record_end(size_t i) const { return i + 1 < offsets.size() ? offsets[i + 1] : end; }
@@ -129,9 +132,12 @@ Status WalLogStore::recover() {
   std::vector<Found> found;
   for (const auto& name : names) {
     Found f;
+    uint64_t spare_seq;
     if (wal::parse_segment_name(name, &f.seq, &f.first)) {
       f.name = name;
       found.push_back(std::move(f));
+    } else if (wal::parse_spare_name(name, &spare_seq)) {
+      spares_.emplace_back(spare_seq, join_path(dir_, name));
     }
   }
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.seq < b.seq; });
@@ -179,9 +185,15 @@ Status WalLogStore::recover() {
     // An interrupted roll over: the new segment was created but the old one
     // never got its seal, so the new one can hold nothing (records go to it
     // only after the seal is durable). Drop it; the old one is the newest.
+    // A reused file (recycled) has its old bytes after the header, which
+    // read as a torn record rather than zeros.
     size_t n = scans.size();
-    if (n >= 2 && scans[n - 1].offsets.empty() && scans[n - 1].tail == wal::Tail::kClean &&
-        !scans[n - 1].sealed && !scans[n - 2].sealed && !scans[n - 2].stopped) {
+    auto holds_nothing = [](const wal::SegmentScan& s) {
+      return s.offsets.empty() && !s.sealed &&
+             (s.tail == wal::Tail::kClean ||
+              (s.tail == wal::Tail::kTorn && (s.header.flags & wal::kFlagRecycled) != 0));
+    };
+    if (n >= 2 && holds_nothing(scans[n - 1]) && !scans[n - 2].sealed && !scans[n - 2].stopped) {
       log_message(options_.log, LogLevel::kWarning,
                   "removing empty segment " + scans[n - 1].path +
                   ": its predecessor was never sealed (a crash while rolling over)");
@@ -237,12 +249,22 @@ Status WalLogStore::recover() {
       seg->term_runs = std::move(scans[i].term_runs);
       seg->end = scans[i].end_offset;
       seg->sealed = scans[i].sealed;
+      seg->seed = wal::record_seed(scans[i].header);
+      seg->version = scans[i].header.version;
       segments_.push_back(std::move(seg));
     }
     const wal::SegmentScan& tail = scans[n - 1];
     Segment* newest = segments_.back().get();
     if (tail.tail == wal::Tail::kTorn || tail.stopped) {
-      if (tail.tail == wal::Tail::kTorn) {
+      if (tail.tail == wal::Tail::kTorn && (tail.header.flags & wal::kFlagRecycled) != 0) {
+        // In a reused file the bytes after the last record are usually
+        // those of its earlier life; an interrupted write looks the same.
+        log_message(options_.log, LogLevel::kInfo,
+                    "the WAL ends at " + tail.path + " offset " + str(tail.end_offset) +
+                        "; clearing the " + str(tail.file_size - tail.end_offset) +
+                        " bytes after it (left from the recycled file's earlier use, or from an "
+                        "interrupted write: " + tail.bad_reason + ")");
+      } else if (tail.tail == wal::Tail::kTorn) {
         log_message(options_.log, LogLevel::kWarning,
                     "cutting torn tail of the WAL: " + tail.damage() + "; dropping " +
                         str(tail.file_size - tail.end_offset) + " bytes from offset " +
@@ -255,6 +277,12 @@ Status WalLogStore::recover() {
     last_term_ = tail.last_term;
   }
 
+  // More spares than wanted (the option was lowered): the extra go.
+  while (spares_.size() > options_.spare_segments) {
+    RAFT_RETURN_IF_ERROR(fs_->remove_file(spares_.back().second));
+    spares_.pop_back();
+  }
+  spare_count_.store(spares_.size(), std::memory_order_relaxed);
   if (intent) RAFT_RETURN_IF_ERROR(remove_intent());
   Segment* newest = segments_.back().get();
   first_index_.store(segments_.front()->first);
@@ -298,12 +326,29 @@ Result<std::unique_ptr<WalLogStore::Segment>> WalLogStore::create_segment(uint64
   seg->first = first;
   seg->path = join_path(dir_, wal::segment_name(seq, first));
   std::string tmp = seg->path + ".tmp";
+  // A spare is reusable only under a higher seq than it had: its stale
+  // records' checksums start from that seq's seed, never from ours
+  // (docs/disk-format.md, "Spare segments").
+  std::optional<std::string> spare;
+  while (!spares_.empty() && !spare) {
+    auto [old_seq, path] = std::move(spares_.back());
+    spares_.pop_back();
+    spare_count_.store(spares_.size(), std::memory_order_relaxed);
+    if (old_seq < seq) spare = std::move(path);
+    else RAFT_RETURN_IF_ERROR(fs_->remove_file(path));
+  }
+  wal::SegmentHeader h{seq, first};
+  if (spare) {
+    h.flags = wal::kFlagRecycled;
+    RAFT_RETURN_IF_ERROR(fs_->rename(*spare, tmp));
+  }
+  seg->seed = wal::record_seed(h);
   {
     auto file = fs_->open_file(tmp, OpenMode::kCreate);
     if (!file.ok()) return file.status();
     uint8_t header[kSegmentHeaderBytes];
-    wal::encode_segment_header({seq, first}, header);
-    RAFT_RETURN_IF_ERROR((*file)->truncate(0));
+    wal::encode_segment_header(h, header);
+    if (!spare) RAFT_RETURN_IF_ERROR((*file)->truncate(0));
     RAFT_RETURN_IF_ERROR((*file)->write_at(0, {header, sizeof header}));
     if (options_.preallocate) RAFT_RETURN_IF_ERROR((*file)->allocate(options_.segment_bytes));
     RAFT_RETURN_IF_ERROR((*file)->sync());
@@ -316,6 +361,23 @@ Result<std::unique_ptr<WalLogStore::Segment>> WalLogStore::create_segment(uint64
   if (!file.ok()) return file.status();
   seg->file = std::move(*file);
   return seg;
+}
+
+Status WalLogStore::retire_segment(const Segment& seg) {
+  // Kept: a sealed version 2 segment of the normal size (its records are
+  // then all checksummed from its own seq; a version 1 file's from 0).
+  if (spares_.size() < options_.spare_segments && seg.sealed && seg.version >= 2) {
+    auto size = seg.file->size();
+    if (!size.ok()) return size.status();
+    if (*size <= options_.segment_bytes) {
+      std::string path = join_path(dir_, wal::spare_name(seg.seq));
+      RAFT_RETURN_IF_ERROR(fs_->rename(seg.path, path));
+      spares_.emplace_back(seg.seq, std::move(path));
+      spare_count_.store(spares_.size(), std::memory_order_relaxed);
+      return Status();
+    }
+  }
+  return fs_->remove_file(seg.path);
 }
 
 Status WalLogStore::cut_newest(Segment* seg, uint64_t end_offset) {
@@ -372,7 +434,8 @@ Status WalLogStore::append(std::span<const Entry> entries) {
       RAFT_RETURN_IF_ERROR(roll_over());
     }
     rel.push_back(static_cast<uint32_t>(batch_.size()));
-    wal::append_entry_record(&batch_, entries[i]);
+    // Checksummed for the segment it goes to, which roll_over() just changed.
+    wal::append_entry_record(&batch_, entries[i], segments_.back()->seed);
   }
   return write_batch(batch_, rel, entries.subspan(start));
 }
@@ -404,7 +467,7 @@ Status WalLogStore::roll_over() {
   auto next = create_segment(old->seq + 1, old->last() + 1);
   if (!next.ok()) return fail(next.status());
   std::string seal;
-  wal::append_seal_record(&seal, old->last(), old->seq + 1, old->last() + 1);
+  wal::append_seal_record(&seal, old->last(), old->seq + 1, old->last() + 1, old->seed);
   Status st = old->file->write_at(old->end, {reinterpret_cast<const uint8_t*>(seal.data()),
                                              seal.size()});
   if (st.ok()) st = old->file->truncate(old->end + kSealRecordBytes);
@@ -510,7 +573,7 @@ Status WalLogStore::drop_prefix(Index up_to) {
   // Oldest first: a crash in between leaves a suffix of the segments,
   // which is a valid log.
   for (const auto& seg : removed) {
-    Status st = fs_->remove_file(seg->path);
+    Status st = retire_segment(*seg);
     if (!st.ok()) return fail(st);
   }
   if (!removed.empty()) {
@@ -617,7 +680,7 @@ Status WalLogStore::read(Index from, Index to, size_t bytes_max, std::vector<Ent
         Index want = seg->first + j;
         if (h.kind != wal::kKindEntry || h.length != len || h.index != want.value ||
             !entry_type_valid(h.entry_type) ||
-            wal::record_crc(p + rel, p + rel + kRecordHeaderBytes, len) != h.crc) {
+            wal::record_crc(seg->seed, p + rel, p + rel + kRecordHeaderBytes, len) != h.crc) {
           // Checked at open; damaged since. Never hand out such bytes.
           return corruption(seg->path + ": offset " + str(seg->offsets[j]) + ": record of entry " +
                             str(want.value) + " no longer matches its checksum");
@@ -643,6 +706,7 @@ WalLogStore::Stats WalLogStore::stats() const {
                      seg->path.capacity();
   }
   s.durable_index = durable_index_.load().value;
+  s.spare_segments = spare_count_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -108,5 +108,32 @@ TEST(RaftDumpTest, ATornTailIsALeftoverNotDamage) {
   EXPECT_NE(text.find("torn tail"), std::string::npos) << text;
 }
 
+TEST(RaftDumpTest, SpareAndRecycledSegmentsAreShownAsSuchNotAsDamage) {
+  MemoryFileSystem fs;
+  WalOptions wo;
+  wo.fs = &fs;
+  wo.segment_bytes = 4096;  // 31 entries of 100 bytes a segment
+  {
+    auto wal = WalLogStore::open("/data/wal", wo);
+    ASSERT_TRUE(wal.ok());
+    std::vector<Entry> batch;
+    for (uint64_t i = 1; i <= 100; ++i) batch.push_back(testing::make_entry(i, 1, 100));
+    ASSERT_TRUE((*wal)->append(batch).ok());
+    ASSERT_TRUE((*wal)->sync().ok());
+    ASSERT_TRUE((*wal)->drop_prefix(Index(62)).ok());  // two spares
+    batch.clear();
+    for (uint64_t i = 101; i <= 130; ++i) batch.push_back(testing::make_entry(i, 1, 100));
+    ASSERT_TRUE((*wal)->append(batch).ok());  // the newest segment reuses one
+    ASSERT_TRUE((*wal)->sync().ok());
+  }
+  tools::DumpSummary sum;
+  std::string text = report(&fs, "/data/wal", &sum);
+  EXPECT_EQ(sum.damage, 0) << text;
+  EXPECT_NE(text.find("spare spare-"), std::string::npos) << text;
+  EXPECT_NE(text.find("format 2, recycled file"), std::string::npos) << text;
+  EXPECT_NE(text.find("the log ends at offset"), std::string::npos) << text;
+  EXPECT_NE(text.find("entries 125..130"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace raft::storage
