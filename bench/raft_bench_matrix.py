@@ -6,14 +6,20 @@ limits measured in the same session beside them.
 
   python3 bench/raft_bench_matrix.py --build build [--runs 3] [--duration 10]
 
-The limits: one 128-byte write+fdatasync (storage_bench BM_PlainWrite/128/1)
-and one loopback TCP round trip (net_baseline_bench), each measured before
-and after the raft_bench runs; the table gives the mean of the two.
+The limits, each measured before and after the raft_bench runs: one
+128-byte write+fdatasync (storage_bench BM_PlainWrite/128/1), one loopback
+TCP round trip (net_baseline_bench), the time until two of three logs that
+flush at once have flushed, and the MB/s each of three 1 MiB
+write+fdatasync loops gets (bench/fsync_probe.py): the cluster's three
+logs share this machine's disk.
 
   python3 bench/raft_bench_matrix.py --build build --tls [--runs 5]
+  python3 bench/raft_bench_matrix.py --build build --steady --duration 30
 
-runs the TLS pairs instead (each workload plaintext and over --tls,
-interleaved) and prints the TLS throughput ratio of each pair.
+run the TLS pairs instead (each workload plaintext and over --tls,
+interleaved) and print the TLS throughput ratio of each pair; or the
+256-in-flight workloads on a cluster that compacts its log as it goes, so
+its WALs reuse spare segment files.
 """
 import argparse
 import json
@@ -30,6 +36,14 @@ WORKLOADS = [
     ("128 B, 256 in flight, --processes", ["--size", "128", "--concurrency", "256", "--processes"]),
 ]
 
+# A cluster that has compacted its log: snapshots every 20,000 entries
+# (checked every second), so from the first seconds on the WALs write
+# their new segments into spare files (docs/disk-format.md). Run longer
+# (--duration 30) so that most of the run is in that state.
+STEADY_WORKLOADS = [
+    ("128 B, 256 in flight, compacting", ["--size", "128", "--concurrency", "256", "--snapshot-threshold", "20000"]),
+    ("4 KiB, 256 in flight, compacting", ["--size", "4096", "--concurrency", "256", "--snapshot-threshold", "20000"]),
+]
 
 TLS_WORKLOADS = [
     ("128 B, 256 in flight", ["--size", "128", "--concurrency", "256"]),
@@ -61,12 +75,30 @@ def median_us(binary, bench_filter, repetitions):
     return statistics.median(b["real_time"] for b in runs) * unit
 
 
+def fsync_probe(build, *args):
+    """bench/fsync_probe.py's JSON summary, writing under the build directory."""
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fsync_probe.py")
+    out = run_json([sys.executable, probe, "--dir", build, "--json"] + list(args))
+    return json.loads(out.stdout) if out else None
+
+
 def limits(build):
-    """(fdatasync p50 us, loopback round trip us) from the micro benchmarks."""
+    """The physical limits beside the figures: one fdatasync, one loopback
+    round trip, the time until two of three logs flushing at once have
+    flushed (the disk's share of a commit at one in flight, since the three
+    nodes' logs share this disk), and what three 1 MiB append+fdatasync
+    loops move per log (the ceiling for 4 KiB commands)."""
     res = {
         "fsync_us": median_us(os.path.join(build, "bench", "storage_bench"), "BM_PlainWrite/128/1/", 5),
         "rtt_us": median_us(os.path.join(build, "bench", "net_baseline_bench"), "TcpPingPong", 3),
     }
+    lockstep = fsync_probe(build, "--writers", "3", "--bytes", "156", "--seconds", "3", "--lockstep")
+    if lockstep:
+        res["majority_of_3_flush_us"] = lockstep["majority_p50_us"]
+    # 1 MiB: about what a WAL flushes per round at 4 KiB x 256 in flight.
+    bandwidth = fsync_probe(build, "--writers", "3", "--bytes", str(1 << 20), "--seconds", "4")
+    if bandwidth:
+        res["MBps_per_log"] = statistics.median(w["MBps"] for w in bandwidth["per_writer"])
     return {k: v for k, v in res.items() if v is not None}
 
 
@@ -77,8 +109,10 @@ def main():
     ap.add_argument("--duration", default="10")
     ap.add_argument("--dir", default=None, help="data directory (default: <build>/raft_bench-data)")
     ap.add_argument("--tls", action="store_true", help="the plaintext/TLS pairs instead")
+    ap.add_argument("--steady", action="store_true",
+                    help="the 256-in-flight workloads on a cluster that compacts its log (use --duration 30)")
     a = ap.parse_args()
-    workloads = TLS_WORKLOADS if a.tls else WORKLOADS
+    workloads = TLS_WORKLOADS if a.tls else STEADY_WORKLOADS if a.steady else WORKLOADS
     rb = os.path.join(a.build, "tools", "raft_bench")
     before = limits(a.build)
     results = {name: [] for name, _ in workloads}
@@ -116,10 +150,16 @@ def main():
             ratio = statistics.median(t["ops_per_s"] / p["ops_per_s"] for p, t in pairs)
             cpu = statistics.median(t["cpu_us_per_op"] - p["cpu_us_per_op"] for p, t in pairs)
             print(f"| {name} | {ratio:.3f} | {cpu:+.2f} |")
-    for k, label in (("fsync_us", "128 B write+fdatasync, median us"), ("rtt_us", "loopback TCP round trip, us")):
+    for k, label in (("fsync_us", "128 B write+fdatasync, median us"), ("rtt_us", "loopback TCP round trip, us"),
+                     ("majority_of_3_flush_us", "three logs flushing 156 B at once: two done after, median us"),
+                     ("MBps_per_log", "three 1 MiB write+fdatasync loops: MB/s per log")):
         vals = [d[k] for d in (before, after) if k in d]
         if vals:
             print(f"\n{label}: before {vals[0]:.1f}, after {vals[-1]:.1f}")
+    mbps = [d["MBps_per_log"] for d in (before, after) if "MBps_per_log" in d]
+    if mbps:
+        ceiling = statistics.mean(mbps) * 1e6 / (4096 + 28)
+        print(f"\n4 KiB commands the disk can take with three logs on it: {ceiling:,.0f}/s (80%: {0.8 * ceiling:,.0f})")
 
 
 if __name__ == "__main__":

@@ -134,6 +134,10 @@ struct Config {
   // exit; for tests and a non-persistent single node).
   std::string store = "wal";
   std::string data_dir;
+  // WAL segment files (64 MiB) that compaction frees and the log keeps for
+  // reuse: writing over blocks written before makes each flush cheaper
+  // (docs/disk-format.md, "Spare segments"). Costs that much disk space.
+  uint64_t wal_spare_segments = 2;
 
   // Timing (docs/configuration.md explains each trade).
   // How often a leader sends heartbeats.

@@ -69,6 +69,7 @@ constexpr U64Option kU64Options[] = {
     {"id", &raft::Config::id},
     {"trailing_logs", &raft::Config::trailing_logs},
     {"snapshot_threshold", &raft::Config::snapshot_threshold},
+    {"wal_spare_segments", &raft::Config::wal_spare_segments},
 };
 constexpr BoolOption kBoolOptions[] = {
     {"no_snapshot_restore_on_start", &raft::Config::no_snapshot_restore_on_start},

@@ -58,6 +58,7 @@ Status Node::Impl::start() {
   if (config_.store == "wal") {
     storage::WalOptions wo;
     wo.log = storage_log(logger_);
+    wo.spare_segments = static_cast<size_t>(config_.wal_spare_segments);
     auto log = storage::WalLogStore::open(config_.data_dir + "/wal", wo);
     if (!log.ok()) return log.status().with_context("opening the log in " + config_.data_dir);
     log_store_ = std::move(*log);

@@ -181,6 +181,7 @@ static void test_config_by_name(void) {
       {"snapshot_interval", "12"},
       {"snapshot_threshold", "13"},
       {"retain_snapshots", "14"},
+      {"wal_spare_segments", "3"},
       {"no_snapshot_restore_on_start", "true"},
       {"pre_vote", "false"},
       {"check_quorum", "false"},
