@@ -108,6 +108,19 @@ Status Node::Impl::start() {
   }
   auto hint = stable_store_->get("commit_index");
   if (hint.ok() && hint->has_value()) st.commit_hint = Index(std::strtoull((*hint)->c_str(), nullptr, 10));
+  // The hint is stored only after the entries up to it are durable in the
+  // log (disk_worker.cpp), so a log that ends before it has lost
+  // committed entries in a way its checksums could not show (the tail of
+  // the newest segment zeroed or cut at a record boundary). Starting would
+  // let this node vote and ack as if they had never existed.
+  Index log_end = st.entries.empty() ? st.snapshot.index : std::max(st.snapshot.index, st.entries.back().index);
+  if (st.commit_hint > log_end) {
+    return Status(ErrorCode::kCorruption,
+                  "the log in " + config_.data_dir + " ends at index " + std::to_string(log_end.value) +
+                      " but this node had stored commit index " + std::to_string(st.commit_hint.value) +
+                      ": committed entries are missing from its log; restore the data directory, or "
+                      "remove it whole and add the server back to the cluster as a new one");
+  }
 
   // 2. The core.
   core::Config cc = runtime::core_config(config_);

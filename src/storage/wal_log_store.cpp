@@ -272,6 +272,19 @@ Status WalLogStore::recover() {
       }
       RAFT_RETURN_IF_ERROR(cut_newest(newest, tail.end_offset));
     } else if (options_.preallocate && tail.file_size < options_.segment_bytes) {
+      // Every segment this store creates is at least the segment size
+      // until it is sealed; a shorter newest one that ends right after a
+      // record was written without preallocation, or cut there. A cut
+      // at a record boundary leaves no other trace, so say so.
+      if (!tail.sealed && tail.end_offset == tail.file_size) {
+        log_message(options_.log, LogLevel::kWarning,
+                    tail.path + " ends right after its last record (entry " +
+                        str(newest->offsets.empty() ? newest->first.value - 1 : newest->last().value) +
+                        ", offset " + str(tail.end_offset) + "), short of the " +
+                        str(options_.segment_bytes) +
+                        "-byte segment size: it was written without preallocation, or it was cut "
+                        "and entries after that one are lost");
+      }
       RAFT_RETURN_IF_ERROR(newest->file->allocate(options_.segment_bytes));
     }
     last_term_ = tail.last_term;

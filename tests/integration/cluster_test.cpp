@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <filesystem>
 #include <thread>
 
 #include "test_cluster.hpp"
@@ -92,6 +94,53 @@ TEST(ClusterTest, RecoveredStateIsVisibleWhenStartReturns) {
   EXPECT_GE(c.node(f)->last_index(), last);
   EXPECT_EQ(c.node(f)->configuration().servers.size(), 3u);
   EXPECT_GE(c.node(f)->term(), 1u);
+}
+
+TEST(ClusterTest, ANodeWhoseLogLostCommittedEntriesRefusesToStart) {
+  // Damage no checksum can show: the last records of the newest WAL
+  // segment zeroed, as if never written. The commit index the node stored
+  // (written at shutdown) is beyond its log now: it must refuse to start
+  // rather than vote and acknowledge as if those entries never existed.
+  TestCluster c({.nodes = 3});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  ASSERT_EQ(apply_many(c.node(leader), 50, 8), 50);
+  ASSERT_TRUE(c.wait_converged(50));
+  ServerId f = leader % 3 + 1;
+  Config cfg = c.config_for(f);
+  c.stop(f);
+
+  std::string newest;
+  for (const auto& e : std::filesystem::directory_iterator(cfg.data_dir + "/wal"))
+    if (e.path().extension() == ".wal") newest = std::max(newest, e.path().string());
+  ASSERT_FALSE(newest.empty());
+  std::string bytes;
+  {
+    std::ifstream in(newest, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // Walk the records (docs/disk-format.md: 32-byte segment header, then
+  // records of a 28-byte header whose u32 at 4 is the payload length).
+  std::vector<size_t> starts;
+  size_t pos = 32;
+  while (pos + 28 <= bytes.size() && bytes.find_first_not_of('\0', pos) < pos + 28) {
+    uint32_t len = 0;
+    for (int i = 3; i >= 0; --i) len = (len << 8) | static_cast<uint8_t>(bytes[pos + 4 + static_cast<size_t>(i)]);
+    starts.push_back(pos);
+    pos += 28 + len;
+  }
+  ASSERT_GE(starts.size(), 3u);
+  std::fill(bytes.begin() + static_cast<ptrdiff_t>(starts[starts.size() - 3]), bytes.begin() + static_cast<ptrdiff_t>(pos), '\0');
+  {
+    std::ofstream out(newest, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  auto n = NodeFactory::start(cfg, std::make_shared<KvFsm>(), NodeHooks{});
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), ErrorCode::kCorruption) << n.status().to_string();
+  EXPECT_NE(n.status().message().find("committed entries are missing"), std::string::npos) << n.status().to_string();
 }
 
 TEST(ClusterTest, FiveNodesReplicate) {

@@ -10,6 +10,7 @@
 #include "storage/file_snapshot_store.hpp"
 #include "storage/file_stable_store.hpp"
 #include "storage/memory_file_system.hpp"
+#include "storage/wal_format.hpp"
 #include "storage/wal_log_store.hpp"
 #include "storage_test_util.hpp"
 
@@ -94,7 +95,7 @@ TEST(CorruptionTest, RandomDamageToAnyFileGivesAClearErrorOrACleanTailCutNeverWr
     if (f.find("/wal/") != std::string::npos) segments.push_back(f);
   ASSERT_GE(segments.size(), 3u);
 
-  int errors = 0, cuts = 0, harmless = 0;
+  int errors = 0, cuts = 0, harmless = 0, invisible = 0;
   for (uint64_t seed : testing::seeds(600, 4242)) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: RAFT_STORAGE_SEED)");
     std::mt19937_64 rng(seed);
@@ -156,8 +157,21 @@ TEST(CorruptionTest, RandomDamageToAnyFileGivesAClearErrorOrACleanTailCutNeverWr
             << "wrong entry " << e.index;
       if (last < kEntries) {
         ASSERT_EQ(victim, segments.back()) << "entries lost outside the newest segment";
-        ASSERT_FALSE(warnings.empty()) << "entries cut without a warning";
-        ++cuts;
+        if (warnings.empty()) {
+          // Only a loss that nothing in the file can show: every byte from
+          // the first lost record on is zero, as preallocated space is.
+          // (A node catches it at start when its commit-index hint is
+          // beyond the log: ClusterTest.ANodeWhoseLogLostCommittedEntries...)
+          uint64_t seq;
+          Index first;
+          ASSERT_TRUE(wal::parse_segment_name(base_name(victim), &seq, &first));
+          size_t from = 32 + (last + 1 - first.value) * 128;
+          ASSERT_LE(from, bytes.size()) << "entries cut without a warning";
+          ASSERT_EQ(bytes.find_first_not_of('\0', from), std::string::npos) << "entries cut without a warning";
+          ++invisible;
+        } else {
+          ++cuts;
+        }
       } else if (in_wal && changed) {
         ++harmless;  // preallocated space of the newest segment
       }
@@ -215,11 +229,14 @@ TEST(CorruptionTest, RandomDamageToAnyFileGivesAClearErrorOrACleanTailCutNeverWr
       }
     }
   }
-  // The damage hit each kind of outcome at least once.
-  EXPECT_GT(errors, 0);
-  if (testing::iterations(600) >= 600) {
+  // The damage hit each kind of outcome at least once (not when replaying
+  // one seed).
+  if (testing::seeds(600, 4242).size() >= 600) {
+    EXPECT_GT(errors, 0);
     EXPECT_GT(cuts + harmless, 0);
   }
+  // Rare: the zeros must cover whole records to the end of the file.
+  EXPECT_LE(invisible * 100, errors + cuts + harmless + invisible);
 }
 
 }  // namespace

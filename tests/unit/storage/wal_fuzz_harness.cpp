@@ -88,9 +88,10 @@ void recover_and_check(MemoryFileSystem* fs, const std::vector<Entry>* expected,
 // Input: byte 0 picks a mode.
 //   mode 0: the rest is one segment file, as is.
 //   mode 1: a valid header, then the rest as records.
-//   mode 2: a valid WAL of N entries in several segments is written; the
-//           rest is a list of (file, offset, bit) flips, at most 3, and an
-//           optional cut. Recovery must not return any entry other than the
+//   mode 2: a valid WAL of N entries in several segments is written (and,
+//           by a bit of byte 0, its first half dropped and N more appended,
+//           so that some segments reuse spare files); the rest is a list
+//           of (file, offset, bit) flips, at most 3, and an optional cut. Recovery must not return any entry other than the
 //           ones written (up to 3 flipped bits are always caught by CRC-32C).
 int wal_segment_one(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
@@ -98,6 +99,7 @@ int wal_segment_one(const uint8_t* data, size_t size) {
   if (!create_dirs_durably(&fs, kDir).ok()) die("mkdir", 0);
   uint8_t mode = data[0] % 3;
   bool prealloc = (data[0] / 3) % 2;
+  bool recycle = (data[0] / 6) % 2;  // mode 2: some segments reuse spare files
   data += 1;
   size -= 1;
   if (mode == 0) {
@@ -128,6 +130,16 @@ int wal_segment_one(const uint8_t* data, size_t size) {
     for (uint64_t i = 1; i <= n; ++i)
       written.push_back(entry_for(i, 1 + i / 40, (i * 37 + data[0]) % 300));
     if (!(*s)->append(written).ok() || !(*s)->sync().ok()) die("cannot fill the WAL", 0);
+    if (recycle) {
+      // Drop the first half (its whole segments become spares), then
+      // append as much again: the new segments reuse those files, with
+      // their old records still in them.
+      if (!(*s)->drop_prefix(Index(n / 2)).ok()) die("cannot drop a prefix", 0);
+      std::vector<Entry> more;
+      for (uint64_t i = n + 1; i <= 2 * n; ++i) more.push_back(entry_for(i, 1 + i / 40, (i * 37 + data[0]) % 300));
+      if (!(*s)->append(more).ok() || !(*s)->sync().ok()) die("cannot refill the WAL", 0);
+      written.insert(written.end(), more.begin(), more.end());
+    }
   }
   auto names = fs.list_dir(kDir);
   std::vector<std::string> files;

@@ -136,6 +136,28 @@ TEST_F(WalRecoveryTest, ATornLastRecordIsCutWithAWarningNamingFileAndOffset) {
   expect_all(**again, 10);
 }
 
+TEST_F(WalRecoveryTest, ANewestSegmentCutAtARecordBoundaryIsReportedNotSilent) {
+  // No torn record is left, so nothing in the file shows the cut; only its
+  // size, short of the preallocated segment size, does.
+  build(10);
+  std::string seg = segments().back();
+  cut(&fs_, seg, record_offset(5));
+  auto s = open();
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ((*s)->last_index(), Index(5));
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find(base_name(seg)), std::string::npos) << warnings_[0];
+  EXPECT_NE(warnings_[0].find("entry 5"), std::string::npos) << warnings_[0];
+  EXPECT_NE(warnings_[0].find("cut"), std::string::npos) << warnings_[0];
+  // Preallocated again: the next open is quiet.
+  s->reset();
+  warnings_.clear();
+  auto again = open();
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_TRUE(warnings_.empty()) << warnings_[0];
+  expect_all(**again, 5);
+}
+
 TEST_F(WalRecoveryTest, GarbageAfterTheLastRecordIsATornWrite) {
   build(10);
   std::string seg = segments().back();
@@ -442,7 +464,7 @@ TEST_F(WalRecoveryTest, ARecycledFilesOldRecordsAreNeverTakenForNewEntries) {
   ASSERT_TRUE(fs_.rename(join_path(kDir, wal::segment_name(3, Index(32))),
                          join_path(kDir, wal::spare_name(3)))
                   .ok());
-  craft(4, 1, entries(1, 31));
+  craft(4, 1, entries(1, 31), false, 4096 - 32 - 31 * 128);  // as preallocated
   {
     auto s = open();
     ASSERT_TRUE(s.ok()) << s.status().to_string();
@@ -480,7 +502,7 @@ TEST_F(WalRecoveryTest, AnInterruptedRollOverIntoASpareDropsTheNewSegment) {
   wal::encode_segment_header(h, header);
   bytes.replace(0, sizeof header, reinterpret_cast<char*>(header), sizeof header);
   ASSERT_TRUE(fs_.remove_file(path).ok());
-  craft(4, 1, entries(1, 31));
+  craft(4, 1, entries(1, 31), false, 4096 - 32 - 31 * 128);  // as preallocated
   auto f = fs_.open_file(join_path(kDir, wal::segment_name(5, Index(32))), OpenMode::kCreate);
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE((*f)->write_at(0, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}).ok());
@@ -509,7 +531,7 @@ TEST_F(WalRecoveryTest, ASpareIsReusedOnlyUnderAHigherSeq) {
   ASSERT_TRUE(fs_.rename(join_path(kDir, wal::segment_name(7, Index(32))),
                          join_path(kDir, wal::spare_name(7)))
                   .ok());
-  craft(4, 1, entries(1, 31));
+  craft(4, 1, entries(1, 31), false, 4096 - 32 - 31 * 128);  // as preallocated
   auto s = open();
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   std::vector<Entry> e{make_entry(32, 1, 100)};
@@ -525,7 +547,7 @@ TEST_F(WalRecoveryTest, ASpareIsReusedOnlyUnderAHigherSeq) {
 }
 
 TEST_F(WalRecoveryTest, AVersion1SegmentIsReadAndAppendedToButNotRecycled) {
-  craft(1, 1, entries(1, 20), false, 0, /*version=*/1);
+  craft(1, 1, entries(1, 20), false, 4096 - 32 - 20 * 128, /*version=*/1);
   {
     auto s = open();
     ASSERT_TRUE(s.ok()) << s.status().to_string();
