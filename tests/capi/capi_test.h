@@ -288,6 +288,27 @@ static inline raft_config *tcp_config(uint64_t id, const char *bind, const char 
   return c;
 }
 
+/* Starts a node from c (freed here) with the test FSM f. On success
+ * remembers the address it bound in addr (so that a restart reuses the
+ * port); on failure sets *node to NULL. Returns raft_node_start's code,
+ * its message in *errmsg. */
+static inline int start_on_remembered_address(raft_config *c, tfsm *f, raft_node **node, char *addr,
+                                              size_t addr_cap, char **errmsg) {
+  raft_fsm *fsm = tfsm_handle(f);
+  int rc = raft_node_start(c, fsm, node, errmsg);
+  raft_fsm_free(fsm);
+  raft_config_free(c);
+  if (rc != RAFT_OK) {
+    *node = NULL;
+    return rc;
+  }
+  char *a = NULL;
+  OK(raft_node_address(*node, &a, &em));
+  snprintf(addr, addr_cap, "%s", a);
+  raft_free(a);
+  return rc;
+}
+
 static inline int node_state(raft_node *n) {
   int s = -1;
   OK(raft_node_state(n, &s, &em));

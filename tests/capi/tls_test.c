@@ -44,19 +44,7 @@ static int start_node(int i, const char *ca, char **errmsg) {
   raft_config *c = tcp_config(id, g_addr[i][0] ? g_addr[i] : "127.0.0.1:0", g_data[i]);
   OK(raft_config_set_tls(c, ca ? ca : ca_file, cert, key, &em));
   OK(raft_config_set_tls_verify_peer_id(c, 1, &em));
-  raft_fsm *fsm = tfsm_handle(&g_fsms[i]);
-  int rc = raft_node_start(c, fsm, &g_nodes[i], errmsg);
-  raft_fsm_free(fsm);
-  raft_config_free(c);
-  if (rc == RAFT_OK) {
-    char *a = NULL;
-    OK(raft_node_address(g_nodes[i], &a, &em));
-    snprintf(g_addr[i], sizeof g_addr[i], "%s", a);
-    raft_free(a);
-  } else {
-    g_nodes[i] = NULL;
-  }
-  return rc;
+  return start_on_remembered_address(c, &g_fsms[i], &g_nodes[i], g_addr[i], sizeof g_addr[i], errmsg);
 }
 
 /* Stops node i; its FSM starts over empty, as after a crash: a restart

@@ -4,10 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <fstream>
 #include <filesystem>
 #include <thread>
 
+#include "storage/file_system.hpp"
+#include "storage/wal_format.hpp"
 #include "test_cluster.hpp"
 
 namespace raft::itest {
@@ -115,26 +116,18 @@ TEST(ClusterTest, ANodeWhoseLogLostCommittedEntriesRefusesToStart) {
   for (const auto& e : std::filesystem::directory_iterator(cfg.data_dir + "/wal"))
     if (e.path().extension() == ".wal") newest = std::max(newest, e.path().string());
   ASSERT_FALSE(newest.empty());
-  std::string bytes;
+  // Zero the last three records, from the first of them to the end of the
+  // records, where the recovery scan would find them.
   {
-    std::ifstream in(newest, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  // Walk the records (docs/disk-format.md: 32-byte segment header, then
-  // records of a 28-byte header whose u32 at 4 is the payload length).
-  std::vector<size_t> starts;
-  size_t pos = 32;
-  while (pos + 28 <= bytes.size() && bytes.find_first_not_of('\0', pos) < pos + 28) {
-    uint32_t len = 0;
-    for (int i = 3; i >= 0; --i) len = (len << 8) | static_cast<uint8_t>(bytes[pos + 4 + static_cast<size_t>(i)]);
-    starts.push_back(pos);
-    pos += 28 + len;
-  }
-  ASSERT_GE(starts.size(), 3u);
-  std::fill(bytes.begin() + static_cast<ptrdiff_t>(starts[starts.size() - 3]), bytes.begin() + static_cast<ptrdiff_t>(pos), '\0');
-  {
-    std::ofstream out(newest, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    auto file = storage::default_file_system()->open_file(newest, storage::OpenMode::kReadWrite);
+    ASSERT_TRUE(file.ok()) << file.status().to_string();
+    auto scan = storage::wal::scan_segment(file->get(), {});
+    ASSERT_TRUE(scan.ok()) << scan.status().to_string();
+    ASSERT_GE(scan->offsets.size(), 3u);
+    uint64_t from = scan->offsets[scan->offsets.size() - 3];
+    std::string zeros(scan->end_offset - from, '\0');
+    ASSERT_TRUE((*file)->write_at(from, {reinterpret_cast<const uint8_t*>(zeros.data()), zeros.size()}).ok());
+    ASSERT_TRUE((*file)->sync().ok());
   }
 
   auto n = NodeFactory::start(cfg, std::make_shared<KvFsm>(), NodeHooks{});

@@ -86,6 +86,25 @@ class WalRecoveryTest : public ::testing::Test {
     ASSERT_TRUE((*f)->sync().ok());
     ASSERT_TRUE(fs_.sync_dir(kDir).ok());
   }
+  // A spare (docs/disk-format.md, "Spare segments"): a sealed segment of
+  // entries [first, last] that had seq `seq`, renamed as drop_prefix does.
+  void craft_spare(uint64_t seq, uint64_t first, uint64_t last) {
+    craft(seq, first, entries(first, last), /*seal=*/true);
+    ASSERT_TRUE(fs_.rename(join_path(kDir, wal::segment_name(seq, Index(first))),
+                           join_path(kDir, wal::spare_name(seq)))
+                    .ok());
+  }
+  // The recovered log goes on: entry last + 1 is appended and synced, and
+  // a reopen finds [1, last + 1].
+  void expect_goes_on(std::unique_ptr<WalLogStore> s, uint64_t last) {
+    std::vector<Entry> e{make_entry(last + 1, 1, 100)};
+    ASSERT_TRUE(s->append(e).ok());
+    ASSERT_TRUE(s->sync().ok());
+    s.reset();
+    auto again = open();
+    ASSERT_TRUE(again.ok()) << again.status().to_string();
+    expect_all(**again, last + 1);
+  }
   static std::vector<Entry> entries(uint64_t from, uint64_t to, uint64_t term = 1) {
     std::vector<Entry> v;
     for (uint64_t i = from; i <= to; ++i) v.push_back(make_entry(i, term, 100));
@@ -460,10 +479,7 @@ TEST_F(WalRecoveryTest, ARecycledFilesOldRecordsAreNeverTakenForNewEntries) {
   // the new segment's next records go, with the very indexes, terms and
   // bytes the scan expects there. Only the checksum, which starts from
   // the segment's seq, tells them apart.
-  craft(3, 32, entries(32, 51), /*seal=*/true);  // 31 entries fill a 4 KiB segment
-  ASSERT_TRUE(fs_.rename(join_path(kDir, wal::segment_name(3, Index(32))),
-                         join_path(kDir, wal::spare_name(3)))
-                  .ok());
+  craft_spare(3, 32, 51);  // 31 entries fill a 4 KiB segment
   craft(4, 1, entries(1, 31), false, 4096 - 32 - 31 * 128);  // as preallocated
   {
     auto s = open();
@@ -515,35 +531,18 @@ TEST_F(WalRecoveryTest, AnInterruptedRollOverIntoASpareDropsTheNewSegment) {
   expect_all(**s, 31);
   ASSERT_EQ(warnings_.size(), 1u);
   EXPECT_NE(warnings_[0].find("never sealed"), std::string::npos) << warnings_[0];
-  // The log goes on from there.
-  std::vector<Entry> e{make_entry(32, 1, 100)};
-  ASSERT_TRUE((*s)->append(e).ok());
-  ASSERT_TRUE((*s)->sync().ok());
-  s->reset();
-  auto again = open();
-  ASSERT_TRUE(again.ok()) << again.status().to_string();
-  expect_all(**again, 32);
+  expect_goes_on(std::move(*s), 31);
 }
 
 TEST_F(WalRecoveryTest, ASpareIsReusedOnlyUnderAHigherSeq) {
   // spare-7 held records checksummed from seq 7; the next segment is seq 5.
-  craft(7, 32, entries(32, 51), /*seal=*/true);
-  ASSERT_TRUE(fs_.rename(join_path(kDir, wal::segment_name(7, Index(32))),
-                         join_path(kDir, wal::spare_name(7)))
-                  .ok());
+  craft_spare(7, 32, 51);
   craft(4, 1, entries(1, 31), false, 4096 - 32 - 31 * 128);  // as preallocated
   auto s = open();
   ASSERT_TRUE(s.ok()) << s.status().to_string();
-  std::vector<Entry> e{make_entry(32, 1, 100)};
-  ASSERT_TRUE((*s)->append(e).ok());
-  ASSERT_TRUE((*s)->sync().ok());
+  expect_goes_on(std::move(*s), 31);  // entry 32 rolls over into segment 5
   EXPECT_TRUE(spares(&fs_).empty());  // deleted, not used
   EXPECT_EQ(header_flags(&fs_, join_path(kDir, wal::segment_name(5, Index(32)))), 0);
-  s->reset();
-  auto again = open();
-  ASSERT_TRUE(again.ok()) << again.status().to_string();
-  EXPECT_EQ((*again)->last_index(), Index(32));
-  expect_all(**again, 32);
 }
 
 TEST_F(WalRecoveryTest, AVersion1SegmentIsReadAndAppendedToButNotRecycled) {
