@@ -77,6 +77,7 @@ constexpr BoolOption kBoolOptions[] = {
     {"check_quorum", &raft::Config::check_quorum},
     {"shutdown_on_remove", &raft::Config::shutdown_on_remove},
     {"tls_verify_peer_id", &raft::Config::tls_verify_peer_id},
+    {"wal_prepare_spares", &raft::Config::wal_prepare_spares},
 };
 
 constexpr const char* kLevelNames[] = {"debug", "info", "warn", "error", "off"};

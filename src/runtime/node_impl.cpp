@@ -59,6 +59,7 @@ Status Node::Impl::start() {
     storage::WalOptions wo;
     wo.log = storage_log(logger_);
     wo.spare_segments = static_cast<size_t>(config_.wal_spare_segments);
+    wo.prepare_spares = config_.wal_prepare_spares;
     auto log = storage::WalLogStore::open(config_.data_dir + "/wal", wo);
     if (!log.ok()) return log.status().with_context("opening the log in " + config_.data_dir);
     log_store_ = std::move(*log);

@@ -24,15 +24,21 @@
 // other threads. The index is behind a reader-writer lock that mutations
 // hold only to publish their changes, never across an fdatasync; a reader
 // holds it while it preads so that a truncation cannot cut bytes under it.
+// With WalOptions::prepare_spares the store runs one thread of its own,
+// which only ever writes a new spare file; the destructor stops it.
 //
 // Ownership: borrows options.fs, which must outlive the store. Holds
 // `<dir>/LOCK` while open (a second open of the same directory is Busy).
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/file_system.hpp"
@@ -57,6 +63,18 @@ struct WalOptions {
   // (docs/BENCHMARKS.md). Costs up to this many segments of disk space.
   // 0: delete as before.
   size_t spare_segments = 2;
+  // Until compaction frees segments there are no spares, and a new
+  // segment is written into freshly preallocated space. With this on, once
+  // the newest segment is an eighth full and no spare waits, a thread of
+  // the store's own writes zeros over a new segment-sized file, 256 KiB at
+  // a time at the pace the log writes, and keeps it as a spare
+  // (`spare-<20 zeros>`), so the next segment too is written over blocks
+  // written before. It costs a second write of each such segment's bytes:
+  // worth it when flushes are small (20-40 KB: about 45% less time each),
+  // not when the disk's bandwidth is the limit, so it is done only while
+  // the log's flushes average at most 64 KiB (docs/BENCHMARKS.md). Needs
+  // spare_segments >= 1.
+  bool prepare_spares = false;
   // Warnings (a torn tail cut, leftovers removed). Empty: stderr.
   LogCallback log;
   // Read window of the recovery scan.
@@ -90,6 +108,7 @@ class WalLogStore final : public LogStore {
     uint64_t index_bytes = 0;
     uint64_t durable_index = 0;
     size_t spare_segments = 0;  // files kept for reuse (WalOptions::spare_segments)
+    uint64_t spares_prepared = 0;  // written with zeros since open (WalOptions::prepare_spares)
   };
   Stats stats() const;
 
@@ -110,6 +129,13 @@ class WalLogStore final : public LogStore {
                      std::span<const Entry> entries);
   Status roll_over();
   Status fail(Status st);  // remembers st in failed_ and returns it
+
+  // Spares written with zeros in the background (WalOptions::prepare_spares).
+  void maybe_prepare_spare();  // mutating thread: asks for one if none waits
+  void collect_prepared();     // mutating thread: a finished one joins spares_
+  void count_appended(uint64_t bytes);  // mutating thread: paces the preparer
+  void preparer_loop();        // the preparer thread
+  Status write_zero_spare(const std::string& tmp);
 
   const Segment* find_segment(Index index) const;  // mu_ held
 
@@ -137,6 +163,24 @@ class WalLogStore final : public LogStore {
   // only with a higher seq.
   std::vector<std::pair<uint64_t, std::string>> spares_;
   std::atomic<size_t> spare_count_{0};  // spares_.size(), for stats()
+
+  // The preparer. prep_pending_ and prep_off_ belong to the mutating
+  // thread; the rest is shared under prep_mu_.
+  bool prep_pending_ = false;  // asked for and not collected yet
+  bool prep_off_ = false;      // stopped by an I/O error (warned once)
+  std::mutex prep_mu_;
+  std::condition_variable prep_cv_;
+  bool prep_asked_ = false;
+  bool prep_stop_ = false;
+  std::optional<Status> prep_result_;  // set when a request is finished
+  uint64_t prep_from_ = 0;  // appended_ when asked
+  uint64_t prep_span_ = 0;  // bytes of log writes over which to spread the zeros
+  std::atomic<uint64_t> appended_{0};  // bytes the log has written since open
+  std::atomic<uint64_t> prep_wake_at_{UINT64_MAX};  // appended_ the preparer waits for
+  uint64_t synced_appended_ = 0;  // mutating thread: appended_ at the last sync
+  uint64_t flush_bytes_avg_ = 0;  // mutating thread: bytes per sync, moving average
+  std::atomic<uint64_t> spares_prepared_{0};
+  std::thread preparer_;
 };
 
 }  // namespace raft::storage

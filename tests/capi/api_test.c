@@ -70,6 +70,7 @@ static void test_config_typed_setters(void) {
   expect_option(c, "tls_cert_file", "");
   expect_option(c, "tls_key_file", "");
   expect_option(c, "tls_verify_peer_id", "false");
+  expect_option(c, "wal_prepare_spares", "true");
 
   OK(raft_config_set_id(c, 7, &em));
   OK(raft_config_set_cluster_id(c, "blue", &em));
@@ -191,6 +192,7 @@ static void test_config_by_name(void) {
       {"tls_cert_file", "/certs/node3.pem"},
       {"tls_key_file", "/certs/node3.key"},
       {"tls_verify_peer_id", "true"},
+      {"wal_prepare_spares", "false"},
   };
   raft_config *c = raft_config_create();
   for (size_t i = 0; i < sizeof kNames / sizeof kNames[0]; i++) {

@@ -9,6 +9,8 @@
 #include "storage/file_snapshot_store.hpp"
 #include "storage/file_stable_store.hpp"
 #include "storage/memory_file_system.hpp"
+#include "storage/framed_file.hpp"
+#include "storage/wal_format.hpp"
 #include "storage/wal_log_store.hpp"
 #include "storage_test_util.hpp"
 
@@ -126,10 +128,13 @@ TEST(RaftDumpTest, SpareAndRecycledSegmentsAreShownAsSuchNotAsDamage) {
     ASSERT_TRUE((*wal)->append(batch).ok());  // the newest segment reuses one
     ASSERT_TRUE((*wal)->sync().ok());
   }
+  // A spare written with zeros (WalOptions::prepare_spares).
+  ASSERT_TRUE(write_file_atomically(&fs, "/data/wal/" + wal::spare_name(0), std::string(4096, '\0')).ok());
   tools::DumpSummary sum;
   std::string text = report(&fs, "/data/wal", &sum);
   EXPECT_EQ(sum.damage, 0) << text;
   EXPECT_NE(text.find("spare spare-"), std::string::npos) << text;
+  EXPECT_NE(text.find(wal::spare_name(0) + " (written with zeros"), std::string::npos) << text;
   EXPECT_NE(text.find("format 2, recycled file"), std::string::npos) << text;
   EXPECT_NE(text.find("the log ends at offset"), std::string::npos) << text;
   EXPECT_NE(text.find("entries 125..130"), std::string::npos) << text;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "storage/framed_file.hpp"
 #include "storage/memory_file_system.hpp"
@@ -309,6 +311,7 @@ TEST_F(WalRecoveryTest, LeftoversOfInterruptedWritesAreRemovedAtOpen) {
   build(5);
   ASSERT_TRUE(write_file_atomically(&fs_, join_path(kDir, "00000000000000000009-00000000000000000100.wal.tmp"), "x").ok());
   ASSERT_TRUE(write_file_atomically(&fs_, join_path(kDir, "INTENT.tmp"), "half").ok());
+  ASSERT_TRUE(write_file_atomically(&fs_, join_path(kDir, wal::spare_name(0) + ".tmp"), "zeros, half").ok());
   auto s = open();
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   auto names = *fs_.list_dir(kDir);
@@ -590,6 +593,127 @@ TEST_F(WalRecoveryTest, SparesFollowTheOption) {
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   EXPECT_EQ(spares(&fs_).size(), 1u);
   EXPECT_EQ((*s)->stats().spare_segments, 1u);
+}
+
+
+// ---------------------------------------------------------------------------
+// Spares written with zeros (WalOptions::prepare_spares)
+
+class PreparedSpareTest : public WalRecoveryTest {
+ protected:
+  static constexpr uint64_t kSegment = 1 << 20;  // four 256 KiB chunks of zeros
+  WalOptions prepared() {
+    WalOptions o = options();
+    o.segment_bytes = kSegment;
+    o.prepare_spares = true;
+    return o;
+  }
+  // Appends entries next.. in batches of `batch`, a sync after each, until
+  // `done` or the log holds `max` entries; returns the next index.
+  template <class Done>
+  uint64_t write(WalLogStore* s, uint64_t next, size_t batch, uint64_t max, Done done) {
+    while (next <= max && !done()) {
+      std::vector<Entry> b = entries(next, std::min(max, next + batch - 1));
+      EXPECT_TRUE(s->append(b).ok());
+      EXPECT_TRUE(s->sync().ok());
+      next += b.size();
+    }
+    return next;
+  }
+  // Waits, with a deadline, for the preparer to finish a spare.
+  static bool wait_prepared(WalLogStore* s, uint64_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (s->stats().spares_prepared < n) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
+  // 100-byte entries (128-byte records) that fit in one segment.
+  static constexpr uint64_t kPerSegment =
+      (kSegment - wal::kSegmentHeaderBytes - wal::kSealRecordBytes) / 128;
+};
+
+TEST_F(PreparedSpareTest, ASpareOfZerosIsWrittenWhileTheLogFillsAndTheNextSegmentReusesIt) {
+  auto s = WalLogStore::open(kDir, prepared());
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  // Almost to the end of the first segment: the zeros are paced by what
+  // the log writes, so all of them are due by now.
+  uint64_t next = write(s->get(), 1, 10, kPerSegment - 5, [] { return false; });
+  ASSERT_TRUE(wait_prepared(s->get(), 1)) << "no spare was prepared";
+  ASSERT_EQ(segments().size(), 1u);
+  EXPECT_EQ(spares(&fs_), std::vector<std::string>{wal::spare_name(0)});
+  std::string zeros = slurp(&fs_, join_path(kDir, wal::spare_name(0)));
+  EXPECT_EQ(zeros.size(), kSegment);
+  EXPECT_EQ(zeros.find_first_not_of('\0'), std::string::npos);
+
+  // The next segment takes it.
+  next = write(s->get(), next, 10, 2 * kPerSegment, [&] { return segments().size() == 2; });
+  auto segs = segments();
+  ASSERT_EQ(segs.size(), 2u);
+  EXPECT_EQ(header_flags(&fs_, segs[1]), wal::kFlagRecycled);
+  EXPECT_TRUE(spares(&fs_).empty());
+  s->reset();
+  auto again = open();
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  expect_all(**again, next - 1);
+  EXPECT_TRUE(warnings_.empty()) << warnings_[0];
+}
+
+TEST_F(PreparedSpareTest, NoSpareIsPreparedWhileTheLogsFlushesAreLarge) {
+  auto s = WalLogStore::open(kDir, prepared());
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  // 600 entries a flush: 76,800 bytes, above the 64 KiB the zeros pay for.
+  uint64_t next = write(s->get(), 1, 600, 3 * kPerSegment, [] { return false; });
+  EXPECT_GE(segments().size(), 3u);
+  EXPECT_EQ((*s)->stats().spares_prepared, 0u);
+  EXPECT_TRUE(spares(&fs_).empty());
+  expect_all(**s, next - 1);
+}
+
+TEST_F(PreparedSpareTest, ClosingWhileASpareIsHalfWrittenLeavesNothingBehind) {
+  {
+    auto s = WalLogStore::open(kDir, prepared());
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    // Past an eighth of the segment: the preparer starts, and waits for
+    // the log to write more before its later chunks.
+    write(s->get(), 1, 10, kPerSegment / 4, [] { return false; });
+  }  // must not hang
+  auto names = *fs_.list_dir(kDir);
+  for (const auto& n : names) EXPECT_EQ(n.find(".tmp"), std::string::npos) << n;
+  EXPECT_TRUE(spares(&fs_).empty());
+  auto again = open();
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  expect_all(**again, kPerSegment / 4);
+}
+
+// Fails every call on the spare being prepared, and nothing else.
+class NoSpareFileSystem : public FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  Result<std::unique_ptr<File>> open_file(const std::string& path, OpenMode mode) override {
+    if (path.find(wal::spare_name(0)) != std::string::npos) return io_error(path + ": injected fault");
+    return FileSystemWrapper::open_file(path, mode);
+  }
+};
+
+TEST_F(PreparedSpareTest, AFailureToPrepareASpareIsAWarningAndTheLogGoesOn) {
+  NoSpareFileSystem fs(&fs_);
+  WalOptions o = prepared();
+  o.fs = &fs;
+  auto s = WalLogStore::open(kDir, o);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  uint64_t next = write(s->get(), 1, 10, 3 * kPerSegment, [&] {
+    return !warnings_.empty() || std::chrono::steady_clock::now() > deadline;
+  });
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("no longer preparing spare segments"), std::string::npos) << warnings_[0];
+  EXPECT_NE(warnings_[0].find("injected fault"), std::string::npos) << warnings_[0];
+  next = write(s->get(), next, 10, 3 * kPerSegment, [] { return false; });  // two roll overs
+  EXPECT_EQ(warnings_.size(), 1u);  // once
+  EXPECT_EQ((*s)->stats().spares_prepared, 0u);
+  expect_all(**s, next - 1);
 }
 
 }  // namespace
