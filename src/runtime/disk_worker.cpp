@@ -89,10 +89,24 @@ bool DiskWorker::process(std::vector<DiskRequest>& batch) {
   }
 
   // 2. Log writes in order, then one sync for all of them (group commit).
+  // The entries of consecutive requests go to the log in one append (one
+  // write); a truncation, a reset or a prefix drop first writes what came
+  // before it.
   core::Nanos round_start = clock_->now();
   std::optional<std::pair<Index, Term>> last;
   bool wrote = false;
+  run_.clear();
+  auto append_run = [&] {
+    if (run_.empty()) return Status();
+    Status s = log_->append(run_);
+    run_.clear();
+    return s;
+  };
   for (DiskRequest& r : batch) {
+    if (r.install || r.truncate_from) {
+      Status s = append_run();
+      if (!s.ok()) return fail(s, "appending to the log");
+    }
     if (r.install) {
       // The snapshot is durable in its store; the log follows it.
       Status s = r.install->keep_log ? log_->drop_prefix(r.install->index) : log_->reset(r.install->index + 1);
@@ -105,17 +119,20 @@ bool DiskWorker::process(std::vector<DiskRequest>& batch) {
       wrote = true;
     }
     if (!r.entries.empty()) {
-      Status s = log_->append(r.entries);
-      if (!s.ok()) return fail(s, "appending to the log");
       last = {r.entries.back().index, r.entries.back().term};
+      run_.insert(run_.end(), std::make_move_iterator(r.entries.begin()),
+                  std::make_move_iterator(r.entries.end()));
       wrote = true;
     }
     if (r.commit_hint) hint_pending_ = std::max(hint_pending_, *r.commit_hint);
     if (r.compact_to) {
-      Status s = log_->drop_prefix(*r.compact_to);
+      Status s = append_run();
+      if (!s.ok()) return fail(s, "appending to the log");
+      s = log_->drop_prefix(*r.compact_to);
       if (!s.ok()) return fail(s, "dropping the log prefix a snapshot covers");
     }
   }
+  if (Status s = append_run(); !s.ok()) return fail(s, "appending to the log");
   if (wrote) {
     core::Nanos t0 = clock_->now();
     Result<Index> synced = log_->sync();

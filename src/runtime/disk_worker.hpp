@@ -104,6 +104,7 @@ class DiskWorker {
   std::thread thread_;
 
   // Disk thread only.
+  std::vector<Entry> run_;  // entries of consecutive requests, appended together
   Index hint_pending_;
   Index hint_written_;
   core::Nanos hint_written_at_{0};

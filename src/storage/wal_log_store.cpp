@@ -22,7 +22,7 @@ constexpr uint8_t kIntentTruncate = 1;
 constexpr uint8_t kIntentReset = 2;
 constexpr uint64_t kSegmentBytesMax = 1ull << 30;
 // WalOptions::prepare_spares: only while the log's flushes average at most
-// this (docs/BENCHMARKS.md, "Spares written with zeros").
+// this (docs/BENCHMARKS.md, "Storage": zeros against fallocate).
 constexpr uint64_t kPrepareFlushBytesMax = 64 << 10;
 
 std::string str(uint64_t v) { return std::to_string(v); }
