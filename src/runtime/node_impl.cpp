@@ -677,21 +677,20 @@ void Node::Impl::handle_ready(Ready& rd) {
     items.reserve(rd.committed.size());
     for (Entry& e : rd.committed) {
       runtime::ApplyItem it;
-      auto p = pending_.find(e.index.value);
-      if (p != pending_.end()) {
-        if (p->second.term == e.term) {
-          it.command_promise = std::move(p->second.command);
-          it.barrier_promise = std::move(p->second.barrier);
+      if (Pending* p = pending_.find(e.index.value)) {
+        if (p->term == e.term) {
+          it.command_promise = std::move(p->command);
+          it.barrier_promise = std::move(p->barrier);
         } else {
           // Another entry committed at our index: ours never will.
           Status lost(ErrorCode::kLeadershipLost, "leadership changed; the command did not commit");
-          if (p->second.command) {
-            release(p->second.bytes);
-            p->second.command->set_error(lost);
+          if (p->command) {
+            release(p->bytes);
+            p->command->set_error(lost);
           }
-          if (p->second.barrier) p->second.barrier->set_error(lost);
+          if (p->barrier) p->barrier->set_error(lost);
         }
-        pending_.erase(p);
+        pending_.erase(e.index.value);
       }
       it.entry = std::move(e);
       items.push_back(std::move(it));
@@ -811,7 +810,7 @@ void Node::Impl::drain_submissions() {
       uint64_t index = r->index.value + (j - (end - n));
       Pending p{r->term, std::move(s.command), std::nullopt, s.data.size(), s.deadline};
       if (s.deadline.count() > 0) deadlines_.emplace(s.deadline, index);
-      pending_.emplace(index, std::move(p));
+      pending_.insert(index, std::move(p));
     }
     run.clear();
   };
@@ -829,7 +828,7 @@ void Node::Impl::drain_submissions() {
     }
     Pending p{r->term, std::nullopt, std::move(s.barrier), 0, s.deadline};
     if (s.deadline.count() > 0) deadlines_.emplace(s.deadline, r->index.value);
-    pending_.emplace(r->index.value, std::move(p));
+    pending_.insert(r->index.value, std::move(p));
   }
   propose_run(batch.size());
   // Completed commands leave their deadlines behind in the heap; once the
@@ -838,8 +837,9 @@ void Node::Impl::drain_submissions() {
   if (deadlines_.size() > 2 * pending_.size() + 1024) {
     std::vector<Deadline> live;
     live.reserve(pending_.size());
-    for (const auto& [index, p] : pending_)
+    pending_.for_each([&](uint64_t index, const Pending& p) {
       if (p.deadline.count() > 0) live.emplace_back(p.deadline, index);
+    });
     deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
   }
   // Re-arm the timer only for a deadline earlier than the armed one:
@@ -862,15 +862,15 @@ void Node::Impl::expire_deadlines() {
   while (!deadlines_.empty() && deadlines_.top().first <= now) {
     uint64_t index = deadlines_.top().second;
     deadlines_.pop();
-    auto it = pending_.find(index);
-    if (it == pending_.end() || it->second.deadline > now) continue;
+    Pending* p = pending_.find(index);
+    if (p == nullptr || p->deadline > now) continue;
     Status t(ErrorCode::kTimeout, "timed out before the command was applied; it may still commit");
-    if (it->second.command) {
-      release(it->second.bytes);
-      it->second.command->set_error(t);
+    if (p->command) {
+      release(p->bytes);
+      p->command->set_error(t);
     }
-    if (it->second.barrier) it->second.barrier->set_error(t);
-    pending_.erase(it);
+    if (p->barrier) p->barrier->set_error(t);
+    pending_.erase(index);
   }
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.deadline.count() > 0 && it->second.deadline <= now) {
@@ -909,13 +909,13 @@ void Node::Impl::expire_deadlines() {
 }
 
 void Node::Impl::fail_all_pending(const Status& why) {
-  for (auto& [index, p] : pending_) {
+  pending_.for_each([&](uint64_t, Pending& p) {
     if (p.command) {
       release(p.bytes);
       p.command->set_error(why);
     }
     if (p.barrier) p.barrier->set_error(why);
-  }
+  });
   pending_.clear();
   deadlines_ = {};
   for (auto& [id, r] : reads_) {

@@ -43,6 +43,7 @@
 #include "storage/log_store.hpp"
 #include "storage/stable_store.hpp"
 #include "transport/transport.hpp"
+#include "util/index_ring.hpp"
 #include "util/log.hpp"
 
 namespace raft {
@@ -240,7 +241,7 @@ struct Node::Impl {
   bool flush_posted_ = false;
   bool stopped_ = false;
   Status fatal_;
-  std::map<uint64_t, Pending> pending_;            // by log index
+  IndexRing<Pending> pending_;                     // by log index
   // Command deadlines, earliest on top: (deadline, log index). An entry
   // stays until its deadline passes even if the command completed first
   // (expire_deadlines skips those), which costs no heap node per command.

@@ -437,7 +437,7 @@ Status Node::Impl::restore(SnapshotReader& reader, std::chrono::milliseconds tim
         fail_all_pending(Status(ErrorCode::kLeadershipLost, "superseded by a restored snapshot"));
         Pending p{pos->term, std::nullopt, done, 0, deadline};
         if (deadline.count() > 0) deadlines_.emplace(deadline, pos->index.value);
-        pending_.emplace(pos->index.value, std::move(p));
+        pending_.insert(pos->index.value, std::move(p));
         expire_deadlines();
         flush();
       })) {
