@@ -139,9 +139,10 @@ struct Config {
   // (docs/disk-format.md, "Spare segments"). Costs that much disk space.
   uint64_t wal_spare_segments = 2;
   // Until compaction frees a segment, write a spare of zeros in the
-  // background once the newest segment is half full, so new segments are
-  // written over blocks written before too. Costs a second write of those
-  // bytes; off on a disk whose bandwidth is the limit (docs/configuration.md).
+  // background once the newest segment is an eighth full, so new segments
+  // are written over blocks written before too. Costs a second write of
+  // those bytes, so it is skipped while the log's flushes are large (the
+  // disk's bandwidth is then the limit) (docs/configuration.md).
   bool wal_prepare_spares = true;
 
   // Timing (docs/configuration.md explains each trade).

@@ -455,7 +455,8 @@ void WalLogStore::maybe_prepare_spare() {
     prep_asked_ = true;
     prep_from_ = appended_.load(std::memory_order_relaxed);
     // Paced to be done when 7/8 of the rest of this segment is written.
-    prep_span_ = std::max<uint64_t>(1, (options_.segment_bytes - std::min(seg.end, options_.segment_bytes)) * 7 / 8);
+    uint64_t rest = options_.segment_bytes - std::min(seg.end, options_.segment_bytes);
+    prep_span_ = std::max<uint64_t>(1, rest * 7 / 8);
   }
   prep_cv_.notify_one();
 }
