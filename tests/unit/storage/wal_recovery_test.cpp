@@ -595,7 +595,6 @@ TEST_F(WalRecoveryTest, SparesFollowTheOption) {
   EXPECT_EQ((*s)->stats().spare_segments, 1u);
 }
 
-
 // ---------------------------------------------------------------------------
 // Spares written with zeros (WalOptions::prepare_spares)
 
@@ -678,6 +677,11 @@ TEST_F(PreparedSpareTest, ClosingWhileASpareIsHalfWrittenLeavesNothingBehind) {
     // Past an eighth of the segment: the preparer starts, and waits for
     // the log to write more before its later chunks.
     write(s->get(), 1, 10, kPerSegment / 4, [] { return false; });
+    std::string tmp = join_path(kDir, wal::spare_name(0) + ".tmp");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!*fs_.exists(tmp) && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    ASSERT_TRUE(*fs_.exists(tmp)) << "the preparer never started";
+    EXPECT_EQ((*s)->stats().spares_prepared, 0u);
   }  // must not hang
   auto names = *fs_.list_dir(kDir);
   for (const auto& n : names) EXPECT_EQ(n.find(".tmp"), std::string::npos) << n;
@@ -687,7 +691,7 @@ TEST_F(PreparedSpareTest, ClosingWhileASpareIsHalfWrittenLeavesNothingBehind) {
   expect_all(**again, kPerSegment / 4);
 }
 
-// Fails every call on the spare being prepared, and nothing else.
+// Fails opening the spare being prepared, and nothing else.
 class NoSpareFileSystem : public FileSystemWrapper {
  public:
   using FileSystemWrapper::FileSystemWrapper;
