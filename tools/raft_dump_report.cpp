@@ -58,11 +58,13 @@ void dump_wal(FileSystem* fs, const std::string& dir, const DumpOptions& options
     uint64_t spare_seq;
     if (wal::parse_segment_name(name, &s.seq, &s.first)) {
       segs.push_back(s);
-    } else if (wal::parse_spare_name(name, &spare_seq) && spare_seq == 0) {
-      out << "  spare " << name << " (written with zeros for the next new segment)\n";
     } else if (wal::parse_spare_name(name, &spare_seq)) {
-      out << "  spare " << name << " (segment seq " << spare_seq
-          << " kept for reuse by a later segment; its bytes are stale)\n";
+      if (spare_seq == 0) {
+        out << "  spare " << name << " (written with zeros for the next new segment)\n";
+      } else {
+        out << "  spare " << name << " (segment seq " << spare_seq
+            << " kept for reuse by a later segment; its bytes are stale)\n";
+      }
     } else if (name == "INTENT") {
       auto bytes = storage::read_whole_file(fs, join_path(dir, name));
       auto body = bytes.ok() ? storage::decode_framed(*bytes, storage::kIntentMagic, join_path(dir, name))

@@ -95,7 +95,6 @@ bool DiskWorker::process(std::vector<DiskRequest>& batch) {
   core::Nanos round_start = clock_->now();
   std::optional<std::pair<Index, Term>> last;
   bool wrote = false;
-  run_.clear();
   auto append_run = [&] {
     if (run_.empty()) return Status();
     Status s = log_->append(run_);

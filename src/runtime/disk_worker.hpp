@@ -104,7 +104,9 @@ class DiskWorker {
   std::thread thread_;
 
   // Disk thread only.
-  std::vector<Entry> run_;  // entries of consecutive requests, appended together
+  // Entries of consecutive requests, appended together; empty between
+  // rounds (kept for its capacity).
+  std::vector<Entry> run_;
   Index hint_pending_;
   Index hint_written_;
   core::Nanos hint_written_at_{0};

@@ -436,11 +436,9 @@ Status WalLogStore::remove_intent() {
 // Spares written with zeros (WalOptions::prepare_spares)
 
 void WalLogStore::maybe_prepare_spare() {
-  if (!options_.prepare_spares || options_.spare_segments == 0 || prep_off_) return;
-  if (prep_pending_) {
-    collect_prepared();
-    return;
-  }
+  // A finished spare is collected where segments are made and retired
+  // (create_segment, retire_segment), not here on every write.
+  if (!options_.prepare_spares || options_.spare_segments == 0 || prep_off_ || prep_pending_) return;
   // An eighth full: a log that writes little never gets here.
   const Segment& seg = *segments_.back();
   if (!spares_.empty() || seg.end < options_.segment_bytes / 8) return;
@@ -532,10 +530,9 @@ Status WalLogStore::write_zero_spare(const std::string& tmp) {
   RAFT_RETURN_IF_ERROR((*file)->truncate(0));
   RAFT_RETURN_IF_ERROR((*file)->allocate(options_.segment_bytes));
   for (uint64_t off = 0; off < options_.segment_bytes; off += kChunk) {
-    // Written once the log has written its share of the span.
-    uint64_t need = from + static_cast<uint64_t>(static_cast<double>(off) /
-                                                 static_cast<double>(options_.segment_bytes) *
-                                                 static_cast<double>(span));
+    // Written once the log has written its share of the span (both
+    // factors are at most 1 GiB, so the product fits).
+    uint64_t need = from + off * span / options_.segment_bytes;
     {
       std::unique_lock lock(prep_mu_);
       prep_wake_at_.store(need, std::memory_order_seq_cst);

@@ -50,6 +50,16 @@ class WalCrashTest : public ::testing::Test {
   static constexpr char kDir[] = "/data/wal";
   size_t rounds_with_spares_ = 0;  // rounds that ended with a spare segment kept
 
+  // Options for a store on `fs` whose messages (torn tails cut after a
+  // crash, as expected) are not printed.
+  static WalOptions quiet_options(FileSystem* fs, uint64_t segment_bytes) {
+    WalOptions o;
+    o.fs = fs;
+    o.segment_bytes = segment_bytes;
+    o.log = [](LogLevel, std::string_view) {};
+    return o;
+  }
+
   // Checks the reopened store against the model, then makes the model
   // describe exactly what was recovered (it is all durable now).
   void check_and_rebase(LogStore* store, Model* m) {
@@ -156,11 +166,8 @@ class WalCrashTest : public ::testing::Test {
     std::mt19937_64 rng(seed);
     MemoryFileSystem disk;
     FaultFileSystem fs(&disk);
-    WalOptions o;
-    o.fs = &fs;
-    o.segment_bytes = 4096u << (rng() % 3);
+    WalOptions o = quiet_options(&fs, 4096u << (rng() % 3));
     o.preallocate = rng() % 4 != 0;
-    o.log = [](LogLevel, std::string_view) {};
     Model m;
     int rounds = 1 + static_cast<int>(rng() % 5);
     for (int round = 0; round <= rounds; ++round) {
@@ -270,10 +277,7 @@ TEST_F(WalCrashTest, NothingAfterACompletedTruncationComesBackAfterACrash) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: RAFT_STORAGE_SEED)");
     std::mt19937_64 rng(seed);
     MemoryFileSystem disk;
-    WalOptions o;
-    o.fs = &disk;
-    o.segment_bytes = 4096;
-    o.log = [](LogLevel, std::string_view) {};
+    WalOptions o = quiet_options(&disk, 4096);
     uint64_t cut_at = 0;
     {
       auto s = WalLogStore::open(kDir, o);
@@ -313,10 +317,7 @@ TEST_F(WalCrashTest, EveryEntryWhoseSyncCompletedSurvivesPowerLoss) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: RAFT_STORAGE_SEED)");
     std::mt19937_64 rng(seed);
     MemoryFileSystem disk;
-    WalOptions o;
-    o.fs = &disk;
-    o.segment_bytes = 4096;
-    o.log = [](LogLevel, std::string_view) {};
+    WalOptions o = quiet_options(&disk, 4096);
     uint64_t durable = 0;
     uint64_t last = 0;
     {
@@ -348,11 +349,8 @@ TEST_F(WalCrashTest, PowerLossWhileSparesArePreparedLosesNothingSynced) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: RAFT_STORAGE_SEED)");
     std::mt19937_64 rng(seed);
     MemoryFileSystem disk;
-    WalOptions o;
-    o.fs = &disk;
-    o.segment_bytes = kSegment;
+    WalOptions o = quiet_options(&disk, kSegment);
     o.prepare_spares = true;
-    o.log = [](LogLevel, std::string_view) {};
     uint64_t durable = 0;
     uint64_t last = 0;
     {
