@@ -255,10 +255,21 @@ struct FutureState {
   bool done = false;
   Status status;
   std::optional<Stored<T>> value;
-  std::vector<std::function<void(const Status&)>> callbacks;
+  // The callbacks of then(), in order: the first in place (most futures
+  // get one, and a vector would cost a heap allocation per command), any
+  // more after it.
+  std::function<void(const Status&)> first;
+  std::vector<std::function<void(const Status&)>> more;
+
+  // Called with mu held, before done.
+  void add_callback(std::function<void(const Status&)> cb) {
+    if (!first) first = std::move(cb);
+    else more.push_back(std::move(cb));
+  }
 
   // Returns false if already resolved (the second resolution is ignored).
   bool resolve(Status s, std::optional<Stored<T>> v) {
+    std::function<void(const Status&)> cb;
     std::vector<std::function<void(const Status&)>> cbs;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -266,10 +277,12 @@ struct FutureState {
       done = true;
       status = std::move(s);
       value = std::move(v);
-      cbs.swap(callbacks);
+      cb.swap(first);
+      cbs.swap(more);
     }
     cv.notify_all();
-    for (auto& cb : cbs) cb(status);
+    if (cb) cb(status);
+    for (auto& c : cbs) c(status);
     return true;
   }
 };
@@ -318,12 +331,14 @@ class Future {
   }
   // Calls `cb` once with the outcome: at once (on this thread) if already
   // resolved, else on the thread that resolves it (a libraft thread: keep
-  // it short and do not block there).
+  // it short and do not block there). Callbacks run in the order they were
+  // added; an empty `cb` is ignored.
   void then(std::function<void(const Status&)> cb) const {
+    if (!cb) return;
     {
       std::lock_guard<std::mutex> lock(s_->mu);
       if (!s_->done) {
-        s_->callbacks.push_back(std::move(cb));
+        s_->add_callback(std::move(cb));
         return;
       }
     }

@@ -15,6 +15,13 @@ const Entry& LogView::at(Index i) const {
   return entries_[i.value - first_index().value];
 }
 
+void LogView::copy_to(Index from, Index to, std::vector<Entry>* out) const {
+  if (to < from) return;
+  RAFT_ASSERT(from >= first_index() && to <= last_index());
+  auto begin = entries_.begin() + static_cast<std::ptrdiff_t>(from.value - first_index().value);
+  out->insert(out->end(), begin, begin + static_cast<std::ptrdiff_t>(to.value - from.value + 1));
+}
+
 void LogView::append(Entry e) {
   RAFT_ASSERT(e.index == last_index() + 1);
   RAFT_ASSERT(e.term >= last_term());

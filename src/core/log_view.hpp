@@ -37,6 +37,9 @@ class LogView {
   bool matches(Index i, Term t) const { return term_at(i) == t; }
   // Requires first_index() <= i <= last_index().
   const Entry& at(Index i) const;
+  // Appends copies of the entries [from, to] to *out (none when to < from).
+  // Requires first_index() <= from and to <= last_index() when to >= from.
+  void copy_to(Index from, Index to, std::vector<Entry>* out) const;
 
   // Thesis 3.6.1: a voter grants only to a candidate whose log is at
   // least as up-to-date as its own (last term first, then length).

@@ -279,8 +279,7 @@ bool Raft::has_ready() const {
 }
 
 void Raft::emit_committed(Ready* rd) {
-  if (commit_ > applied_emitted_) rd->committed.reserve(rd->committed.size() + (commit_.value - applied_emitted_.value));
-  for (Index i = applied_emitted_ + 1; i <= commit_; ++i) rd->committed.push_back(log_.at(i));
+  log_.copy_to(applied_emitted_ + 1, commit_, &rd->committed);
   applied_emitted_ = commit_;
 }
 
@@ -300,8 +299,7 @@ Ready Raft::take_ready() {
     rd.truncate_from = *pending_truncate_;
     pending_truncate_.reset();
   }
-  if (log_.last_index() > handed_last_) rd.entries.reserve(log_.last_index().value - handed_last_.value);
-  for (Index i = handed_last_ + 1; i <= log_.last_index(); ++i) rd.entries.push_back(log_.at(i));
+  log_.copy_to(handed_last_ + 1, log_.last_index(), &rd.entries);
   handed_last_ = log_.last_index();
   rd.messages = std::move(out_messages_);
   out_messages_.clear();

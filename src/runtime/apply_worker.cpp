@@ -127,8 +127,8 @@ void ApplyWorker::apply_one(ApplyItem& it) {
     if (!err.ok()) logger_.error("entry ", e.index, ": ", err.message());
     meta_.index = e.index;
     meta_.term = e.term;
-    entries_applied_.fetch_add(1, std::memory_order_relaxed);
-    commands_applied_.fetch_add(1, std::memory_order_relaxed);
+    count(entries_applied_);
+    count(commands_applied_);
     applied_.store(e.index.value, std::memory_order_release);
     if (it.command_promise) {
       // Room first: a completion callback that submits the next command
@@ -151,7 +151,7 @@ void ApplyWorker::apply_one(ApplyItem& it) {
     }
     meta_.index = e.index;
     meta_.term = e.term;
-    entries_applied_.fetch_add(1, std::memory_order_relaxed);
+    count(entries_applied_);
     applied_.store(e.index.value, std::memory_order_release);
     if (it.barrier_promise) it.barrier_promise->set_ok();
   }

@@ -97,6 +97,11 @@ class ApplyWorker {
   std::atomic<uint64_t> applied_{0};
   AppliedMeta meta_;  // apply thread only (set before start)
   std::atomic<size_t> queued_{0};
+  // Written by the apply thread only, read by metrics(): a plain load
+  // and store, not a locked read-modify-write per entry.
+  static void count(std::atomic<uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   std::atomic<uint64_t> entries_applied_{0};
   std::atomic<uint64_t> commands_applied_{0};
   // Apply thread only: reads waiting for the FSM, by read index.

@@ -27,11 +27,14 @@ inline void put_u64(std::string* out, uint64_t v) {
   out->append(b, 8);
 }
 inline void put_varint(std::string* out, uint64_t v) {
+  char b[10];  // one append, not a push_back per byte
+  size_t n = 0;
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    b[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  b[n++] = static_cast<char>(v);
+  out->append(b, n);
 }
 inline void put_bytes(std::string* out, std::string_view s) {
   put_varint(out, s.size());

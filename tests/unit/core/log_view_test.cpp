@@ -37,6 +37,29 @@ TEST(LogViewTest, TruncateAndCompact) {
   EXPECT_EQ(v.last_term(), Term(5));
 }
 
+TEST(LogViewTest, CopyToAppendsARunAfterWhatIsThere) {
+  LogView v = make({1, 1, 2, 2, 3}, Index(10), Term(1));  // indexes 11..15
+  std::vector<Entry> out;
+  v.copy_to(Index(12), Index(14), &out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].index, Index(12));
+  EXPECT_EQ(out[2].index, Index(14));
+  EXPECT_EQ(out[2].term, Term(2));
+  v.copy_to(Index(15), Index(14), &out);  // an empty run adds nothing
+  EXPECT_EQ(out.size(), 3u);
+  v.copy_to(Index(11), Index(15), &out);  // the whole log, after the three
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(out[3].index, Index(11));
+  EXPECT_EQ(out[7].index, Index(15));
+  EXPECT_EQ(out[7].data.view(), "x");
+  v.compact(Index(13), Term(2));
+  out.clear();
+  v.copy_to(Index(14), Index(15), &out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].index, Index(14));
+  EXPECT_EQ(out[1].term, Term(3));
+}
+
 TEST(LogViewTest, ConflictHintSearches) {
   LogView v = make({1, 1, 4, 4, 4, 6});
   EXPECT_EQ(v.first_index_of_term_at(Index(5)), Index(3));
