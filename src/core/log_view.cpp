@@ -48,13 +48,14 @@ void LogView::compact(Index i, Term t) {
 std::vector<Entry> LogView::slice(Index from, size_t count_max, size_t bytes_max) const {
   RAFT_ASSERT(from >= first_index());
   std::vector<Entry> out;
-  if (from <= last_index()) out.reserve(std::min<uint64_t>(count_max, last_index().value - from.value + 1));
+  if (from > last_index()) return out;
+  out.reserve(std::min<uint64_t>(count_max, last_index().value - from.value + 1));
   size_t bytes = 0;
-  for (Index i = from; i <= last_index() && out.size() < count_max; ++i) {
-    const Entry& e = at(i);
-    if (!out.empty() && bytes + e.data.size() > bytes_max) break;
-    bytes += e.data.size();
-    out.push_back(e);
+  auto it = entries_.begin() + static_cast<std::ptrdiff_t>(from.value - first_index().value);
+  for (; it != entries_.end() && out.size() < count_max; ++it) {
+    if (!out.empty() && bytes + it->data.size() > bytes_max) break;
+    bytes += it->data.size();
+    out.push_back(*it);
   }
   return out;
 }

@@ -77,6 +77,16 @@ TEST(LogViewTest, SliceRespectsCountAndBytesButSendsAtLeastOne) {
   EXPECT_EQ(v.slice(Index(1), 3, 1 << 20).size(), 3u);
   EXPECT_EQ(v.slice(Index(1), 10, 250).size(), 2u);
   EXPECT_EQ(v.slice(Index(1), 10, 10).size(), 1u);
+  auto tail = v.slice(Index(4), 10, 1 << 20);  // from the middle to the end
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0].index, Index(4));
+  EXPECT_EQ(tail[1].index, Index(5));
+  EXPECT_TRUE(v.slice(Index(6), 10, 1 << 20).empty());  // just past the end
+  EXPECT_TRUE(v.slice(Index(9), 10, 1 << 20).empty());  // beyond it
+  v.compact(Index(2), Term(1));
+  auto after = v.slice(Index(3), 1, 1 << 20);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].index, Index(3));
 }
 
 TEST(QuorumTest, MajorityIndexAndJointConfigurations_4_3) {
