@@ -82,9 +82,6 @@ class FieldReader {
     if (!ok() || r_.bytes(n).size() != n) return Buffer();
     return body_.slice(at, n);
   }
-  std::span<const uint8_t> span_from(size_t offset) const {
-    return body_.span().subspan(offset);
-  }
 
   void fail(std::string why) {
     if (why_.empty()) why_ = std::move(why);
@@ -184,10 +181,12 @@ struct BodyCodec<core::AppendEntries> {
     }
   }
 
-  // Two passes over the entry table: the first checks every row and adds
-  // up the payload lengths, so the payload area's start is known; the
-  // second builds the entries with their payloads as slices of the body.
-  // No allocation depends on a length before it has been checked.
+  // One pass over the entry table checks every row, builds the entries
+  // without their payloads and adds up the payload lengths; once those add
+  // up to the bytes after the table, the payloads are attached as slices
+  // of the body. (Reading the table twice instead was 6% of a command's
+  // instructions.) No allocation depends on a length before it has been
+  // checked: the count is bounded by the bytes left, just below.
   static void decode(FieldReader& r, Term term, core::AppendEntries* b) {
     b->prev_log_index = Index(r.varint());
     b->prev_log_term = Term(r.varint());
@@ -206,7 +205,9 @@ struct BodyCodec<core::AppendEntries> {
       return r.fail("entry indexes overflow 64 bits");
     }
 
-    size_t table_at = r.offset();
+    b->entries.reserve(static_cast<size_t>(count));
+    std::vector<uint32_t> lengths;
+    lengths.reserve(static_cast<size_t>(count));
     uint64_t payload_total = 0;
     Term last_term = b->prev_log_term;
     for (uint64_t i = 0; i < count && r.ok(); ++i) {
@@ -240,6 +241,8 @@ struct BodyCodec<core::AppendEntries> {
       }
       payload_total += len;
       last_term = Term(entry_term);
+      b->entries.push_back(Entry{Index(index), Term(entry_term), static_cast<EntryType>(type), Buffer()});
+      lengths.push_back(static_cast<uint32_t>(len));
     }
     if (!r.ok()) return;
     if (payload_total != r.remaining()) {
@@ -247,14 +250,9 @@ struct BodyCodec<core::AppendEntries> {
                     " bytes but " + std::to_string(r.remaining()) + " follow the entry table");
     }
 
-    Reader table(r.span_from(table_at));
-    b->entries.reserve(static_cast<size_t>(count));
-    for (uint64_t i = 0; i < count; ++i) {
-      Entry e;
-      e.index = Index(table.varint());
-      e.term = Term(table.varint());
-      e.type = static_cast<EntryType>(table.u8());
-      e.data = r.slice(static_cast<size_t>(table.varint()));
+    for (size_t i = 0; i < b->entries.size(); ++i) {
+      Entry& e = b->entries[i];
+      e.data = r.slice(lengths[i]);
       if (e.type == EntryType::kConfiguration) {
         Configuration c;
         if (!decode_configuration(e.data.span(), &c)) {
@@ -262,7 +260,6 @@ struct BodyCodec<core::AppendEntries> {
                         "): configuration payload does not decode");
         }
       }
-      b->entries.push_back(std::move(e));
     }
   }
 };
