@@ -97,9 +97,7 @@ namespace {
 
 void put_record_header(std::string* out, uint32_t length, uint8_t kind, uint8_t entry_type,
                        uint64_t index, uint64_t term) {
-  // Built on the stack and appended whole: a resize() per record (a
-  // zero fill through the string's generic path) was the WAL's largest
-  // own cost per command (bench/callgrind_per_command.py).
+  // Built on the stack and appended whole.
   uint8_t p[kRecordHeaderBytes];
   store_u32(p, 0);  // the CRC, filled in by finish_record
   store_u32(p + 4, length);

@@ -12,39 +12,6 @@
 
 namespace raft {
 
-inline void store_u32(uint8_t* p, uint32_t v);
-inline void store_u64(uint8_t* p, uint64_t v);
-
-inline void put_u8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-inline void put_u16(std::string* out, uint16_t v) {
-  char b[2] = {static_cast<char>(v), static_cast<char>(v >> 8)};
-  out->append(b, 2);
-}
-inline void put_u32(std::string* out, uint32_t v) {
-  uint8_t b[4];
-  store_u32(b, v);
-  out->append(reinterpret_cast<const char*>(b), 4);
-}
-inline void put_u64(std::string* out, uint64_t v) {
-  uint8_t b[8];
-  store_u64(b, v);
-  out->append(reinterpret_cast<const char*>(b), 8);
-}
-inline void put_varint(std::string* out, uint64_t v) {
-  char b[10];  // one append, not a push_back per byte
-  size_t n = 0;
-  while (v >= 0x80) {
-    b[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  b[n++] = static_cast<char>(v);
-  out->append(b, n);
-}
-inline void put_bytes(std::string* out, std::string_view s) {
-  put_varint(out, s.size());
-  out->append(s);
-}
-
 // Little-endian whatever the machine. On a little-endian one, a plain copy:
 // GCC at -O2 does not merge a loop of byte stores by shifts into one store
 // for 64-bit values (8 stores and 8 shifts per value, in every WAL record
@@ -80,6 +47,36 @@ inline uint64_t load_u64(const uint8_t* p) {
     for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   }
   return v;
+}
+
+inline void put_u8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
+inline void put_u16(std::string* out, uint16_t v) {
+  char b[2] = {static_cast<char>(v), static_cast<char>(v >> 8)};
+  out->append(b, 2);
+}
+inline void put_u32(std::string* out, uint32_t v) {
+  uint8_t b[4];
+  store_u32(b, v);
+  out->append(reinterpret_cast<const char*>(b), 4);
+}
+inline void put_u64(std::string* out, uint64_t v) {
+  uint8_t b[8];
+  store_u64(b, v);
+  out->append(reinterpret_cast<const char*>(b), 8);
+}
+inline void put_varint(std::string* out, uint64_t v) {
+  char b[10];  // one append, not a push_back per byte
+  size_t n = 0;
+  while (v >= 0x80) {
+    b[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  b[n++] = static_cast<char>(v);
+  out->append(b, n);
+}
+inline void put_bytes(std::string* out, std::string_view s) {
+  put_varint(out, s.size());
+  out->append(s);
 }
 
 // Reads values off a byte span. Once a read fails, every later read fails
