@@ -33,6 +33,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import sys
 import time
 
 
@@ -144,7 +145,7 @@ def main():
         # A flush overlaps a phase if it ran at any moment of it. Writing
         # the big file loads the disk too: its flushes are kept apart.
         written, begin, end = deletion
-        during, writing, quiet = [0.0], [0.0], [0.0]
+        during, writing, quiet = [], [0.0], [0.0]
         for lat, starts in got:
             for d, t in zip(lat, starts):
                 if t <= end and t + d >= begin:
@@ -153,6 +154,8 @@ def main():
                     writing.append(d)
                 else:
                     quiet.append(d)
+        if not during:
+            sys.exit("no flush overlapped the deletion (the writers had stopped): run longer with --seconds")
         summary["delete"] = {"mib": a.delete_mib, "step_mib": a.delete_step_mib, "ms": (end - begin) * 1e3,
                              "worst_flush_during_ms": max(during) * 1e3, "worst_flush_quiet_ms": max(quiet) * 1e3,
                              "worst_flush_writing_ms": max(writing) * 1e3}
