@@ -16,38 +16,28 @@ namespace raft {
 // GCC at -O2 does not merge a loop of byte stores by shifts into one store
 // for 64-bit values (8 stores and 8 shifts per value, in every WAL record
 // header and wire field).
-inline void store_u32(uint8_t* p, uint32_t v) {
+template <class T>
+inline void store_le(uint8_t* p, T v) {
   if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(p, &v, 4);
+    std::memcpy(p, &v, sizeof v);
   } else {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+    for (size_t i = 0; i < sizeof v; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
   }
 }
-inline void store_u64(uint8_t* p, uint64_t v) {
+template <class T>
+inline T load_le(const uint8_t* p) {
+  T v = 0;
   if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(p, &v, 8);
+    std::memcpy(&v, p, sizeof v);
   } else {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-  }
-}
-inline uint32_t load_u32(const uint8_t* p) {
-  uint32_t v = 0;
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(&v, p, 4);
-  } else {
-    for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+    for (size_t i = sizeof v; i-- > 0;) v = static_cast<T>((v << 8) | p[i]);
   }
   return v;
 }
-inline uint64_t load_u64(const uint8_t* p) {
-  uint64_t v = 0;
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(&v, p, 8);
-  } else {
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  }
-  return v;
-}
+inline void store_u32(uint8_t* p, uint32_t v) { store_le(p, v); }
+inline void store_u64(uint8_t* p, uint64_t v) { store_le(p, v); }
+inline uint32_t load_u32(const uint8_t* p) { return load_le<uint32_t>(p); }
+inline uint64_t load_u64(const uint8_t* p) { return load_le<uint64_t>(p); }
 
 inline void put_u8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
 inline void put_u16(std::string* out, uint16_t v) {
@@ -90,10 +80,10 @@ class Reader {
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
   const uint8_t* position() const { return p_; }
 
-  uint8_t u8() { return static_cast<uint8_t>(fixed(1)); }
-  uint16_t u16() { return static_cast<uint16_t>(fixed(2)); }
-  uint32_t u32() { return static_cast<uint32_t>(fixed(4)); }
-  uint64_t u64() { return fixed(8); }
+  uint8_t u8() { return fixed<uint8_t>(); }
+  uint16_t u16() { return fixed<uint16_t>(); }
+  uint32_t u32() { return fixed<uint32_t>(); }
+  uint64_t u64() { return fixed<uint64_t>(); }
   uint64_t varint() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -127,13 +117,11 @@ class Reader {
   }
 
  private:
-  uint64_t fixed(int n) {
-    if (!ok_ || remaining() < static_cast<size_t>(n)) return fail();
-    uint64_t v = 0;
-    if (n == 4) v = load_u32(p_);
-    else if (n == 8) v = load_u64(p_);
-    else for (int i = n - 1; i >= 0; --i) v = (v << 8) | p_[i];
-    p_ += n;
+  template <class T>
+  T fixed() {
+    if (!ok_ || remaining() < sizeof(T)) return static_cast<T>(fail());
+    T v = load_le<T>(p_);
+    p_ += sizeof(T);
     return v;
   }
   uint64_t fail() {

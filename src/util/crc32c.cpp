@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "util/coding.hpp"
+
 namespace raft {
 namespace detail {
 namespace {
@@ -28,19 +30,13 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
-inline uint64_t load_le64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
 }  // namespace
 
 uint32_t crc32c_extend_portable(uint32_t crc, const void* data, size_t n) {
   const auto* p = static_cast<const uint8_t*>(data);
   uint32_t c = ~crc;
   while (n >= 8) {
-    uint64_t v = load_le64(p) ^ c;
+    uint64_t v = load_u64(p) ^ c;
     c = kTables[7][v & 0xff] ^ kTables[6][(v >> 8) & 0xff] ^ kTables[5][(v >> 16) & 0xff] ^
         kTables[4][(v >> 24) & 0xff] ^ kTables[3][(v >> 32) & 0xff] ^
         kTables[2][(v >> 40) & 0xff] ^ kTables[1][(v >> 48) & 0xff] ^ kTables[0][v >> 56];
