@@ -65,6 +65,11 @@ void dump_wal(FileSystem* fs, const std::string& dir, const DumpOptions& options
         out << "  spare " << name << " (segment seq " << spare_seq
             << " kept for reuse by a later segment; its bytes are stale)\n";
       }
+    } else if (wal::parse_trash_name(name, &spare_seq)) {
+      out << "  trash " << name
+          << " (a segment that left the log, being deleted a little at a time; the next open "
+             "deletes it if the node stopped first)\n";
+      ++sum->leftovers;
     } else if (name == "INTENT") {
       auto bytes = storage::read_whole_file(fs, join_path(dir, name));
       auto body = bytes.ok() ? storage::decode_framed(*bytes, storage::kIntentMagic, join_path(dir, name))
@@ -209,7 +214,9 @@ void dump_snapshots(FileSystem* fs, const std::string& dir, const DumpOptions& o
   std::reverse(names.begin(), names.end());  // newest first
   for (const auto& name : names) {
     if (name.rfind("tmp-", 0) == 0 || name.rfind("deleted-", 0) == 0) {
-      out << "  leftover " << name << " (an interrupted write or removal; removed at open)\n";
+      out << "  leftover " << name
+          << " (an interrupted write, or a removal in progress; the next open deletes it if the "
+             "node stopped first)\n";
       ++sum->leftovers;
       continue;
     }

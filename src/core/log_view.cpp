@@ -34,15 +34,25 @@ void LogView::truncate_from(Index i) {
   entries_.resize(i.value - first_index().value);
 }
 
-void LogView::compact(Index i, Term t) {
-  if (i <= snapshot_index_) return;
-  if (term_at(i) == t) {
-    entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(i.value - snapshot_index_.value));
+std::deque<Entry> LogView::compact(Index i, Term t) {
+  std::deque<Entry> dropped;
+  if (i <= snapshot_index_) return dropped;
+  size_t n = term_at(i) == t ? static_cast<size_t>(i.value - snapshot_index_.value) : entries_.size();
+  auto cut = entries_.begin() + static_cast<ptrdiff_t>(n);
+  if (n >= entries_.size() - n) {
+    // Most of the log goes: move the kept tail into a new deque and hand
+    // the old one over whole.
+    std::deque<Entry> kept(std::make_move_iterator(cut), std::make_move_iterator(entries_.end()));
+    entries_.erase(cut, entries_.end());
+    dropped.swap(entries_);
+    entries_.swap(kept);
   } else {
-    entries_.clear();
+    dropped.assign(std::make_move_iterator(entries_.begin()), std::make_move_iterator(cut));
+    entries_.erase(entries_.begin(), cut);
   }
   snapshot_index_ = i;
   snapshot_term_ = t;
+  return dropped;
 }
 
 std::vector<Entry> LogView::slice(Index from, size_t count_max, size_t bytes_max) const {

@@ -54,7 +54,10 @@ class LogView {
   void truncate_from(Index i);
   // Drops entries up to and including i and records (i, t) as the new
   // snapshot point; if the log does not contain (i, t) everything goes.
-  void compact(Index i, Term t);
+  // Returns the dropped entries, so that the caller can destroy them
+  // elsewhere: a log of millions of entries takes seconds to free. Costs
+  // moves of the smaller of the dropped and the kept parts.
+  std::deque<Entry> compact(Index i, Term t);
 
   // Entries [from, last], at most count_max of them and stopping once
   // bytes_max of payload is reached (always at least one entry when any

@@ -242,6 +242,7 @@ class Raft {
   void handle_install_snapshot(const Message& m, const InstallSnapshot& is);
   void handle_install_snapshot_response(const Message& m, const InstallSnapshotResponse& r);
   void compact_configs(Index upto);
+  void release(std::deque<Entry> dropped);  // to Ready::released
   void maybe_send_ack();
   bool maybe_commit();
   void commit_to(Index i);
@@ -344,6 +345,7 @@ class Raft {
   std::vector<SnapshotChunk> out_snapshot_chunks_;
   std::optional<Ready::Install> out_install_;
   std::optional<Index> out_compact_to_;
+  std::deque<Entry> out_released_;  // entries compaction dropped (Ready::released)
 
   // Configurations: the snapshot's, then one per configuration entry in
   // the log, in index order. Never empty; back() is in effect.

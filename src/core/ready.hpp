@@ -32,6 +32,7 @@
 //     `snapshot_reads` and `snapshot_chunks` asynchronously and report.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,12 +120,16 @@ struct Ready {
     bool keep_log;
   };
   std::optional<Install> install;
+  // Entries the core dropped from its log (compaction): the runtime
+  // destroys them where it costs the event loop nothing. Nothing to do
+  // with them but that.
+  std::deque<Entry> released;
   Nanos deadline{0};
 
   bool empty() const {
     return !hard_state && !truncate_from && entries.empty() && messages.empty() &&
            committed.empty() && reads.empty() && !commit_hint && done.empty() && !compact_to &&
-           snapshot_reads.empty() && snapshot_chunks.empty() && !install;
+           snapshot_reads.empty() && snapshot_chunks.empty() && !install && released.empty();
   }
 };
 

@@ -30,10 +30,19 @@ void Raft::snapshot_taken(const SnapshotInfo& info) {
   std::optional<Term> t = log_.term_at(point);
   RAFT_ASSERT(t.has_value());
   compact_configs(point);
-  log_.compact(point, *t);
+  release(log_.compact(point, *t));
   // The snapshot is durable and covers everything up to the point.
   durable_index_ = std::max(durable_index_, point);
   out_compact_to_ = point;
+}
+
+void Raft::release(std::deque<Entry> dropped) {
+  if (out_released_.empty()) {
+    out_released_.swap(dropped);
+  } else {
+    out_released_.insert(out_released_.end(), std::make_move_iterator(dropped.begin()),
+                         std::make_move_iterator(dropped.end()));
+  }
 }
 
 // ---- leader ----
@@ -203,7 +212,7 @@ void Raft::snapshot_chunk_written(NodeId leader, const SnapshotInfo& info, uint6
     bool keep_log = log_.matches(info.index, info.term);
     if (keep_log) {
       compact_configs(info.index);
-      log_.compact(info.index, info.term);
+      release(log_.compact(info.index, info.term));
       handed_last_ = std::max(handed_last_, info.index);
     } else {
       // Discard the whole log: it conflicts with or stops before the

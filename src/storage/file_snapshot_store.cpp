@@ -34,6 +34,9 @@ class FileSnapshotReader final : public SnapshotReader {
 
   const SnapshotMeta& meta() const override { return meta_; }
 
+  // Keeps `pin` as long as the reader (FileSnapshotStore::Pin).
+  void hold(std::shared_ptr<void> pin) { pin_ = std::move(pin); }
+
   Result<size_t> read(std::span<uint8_t> out) override {
     if (!failed_.ok()) return failed_;
     size_t done = 0;
@@ -92,9 +95,24 @@ class FileSnapshotReader final : public SnapshotReader {
   uint64_t block_no_ = 0;
   uint32_t crc_ = 0;
   Status failed_;
+  std::shared_ptr<void> pin_;
 };
 
 }  // namespace
+
+// Held by every reader the store opens on a snapshot. When retain() drops
+// a snapshot that readers still read, its folder waits here and goes to
+// the reclaimer when the last of them is destroyed: cutting the data file
+// under an open reader would end its stream early, as corruption.
+struct FileSnapshotStore::Pin {
+  std::shared_ptr<FileReclaimer> reclaimer;
+  // Set by retain() while it holds a reference, so the destructor (run
+  // after the last reference goes) sees it.
+  std::string doomed;
+  ~Pin() {
+    if (!doomed.empty()) reclaimer->add_tree(std::move(doomed));
+  }
+};
 
 class FileSnapshotWriter final : public SnapshotWriter {
  public:
@@ -156,8 +174,9 @@ class FileSnapshotWriter final : public SnapshotWriter {
     if (done_) return;
     done_ = true;
     data_.reset();
-    // Best effort: whatever stays behind is removed at the next open.
-    (void)remove_tree(store_->fs_, tmp_dir_);
+    // Never renamed into place, so the reclaimer may cut it at once;
+    // whatever stays behind is removed at the next open.
+    store_->reclaimer_->add_tree(tmp_dir_);
   }
 
  private:
@@ -231,6 +250,15 @@ uint64_t FileSnapshotStore::data_file_bytes(uint64_t size_bytes, uint64_t block_
   return size_bytes + blocks * kBlockHeaderBytes;
 }
 
+FileSnapshotStore::FileSnapshotStore(FileSystem* fs, std::string dir,
+                                     FileSnapshotStoreOptions options,
+                                     std::unique_ptr<FileLock> lock)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      options_(std::move(options)),
+      lock_(std::move(lock)),
+      reclaimer_(std::make_shared<FileReclaimer>(fs_, options_.reclaim, options_.log)) {}
+
 FileSnapshotStore::~FileSnapshotStore() = default;
 
 Result<std::unique_ptr<FileSnapshotStore>> FileSnapshotStore::open(
@@ -284,8 +312,8 @@ Result<std::unique_ptr<SnapshotReader>> FileSnapshotStore::open_folder(FileSyste
   SnapshotMeta meta;
   uint64_t block_bytes = 0;
   RAFT_RETURN_IF_ERROR(check_folder(fs, folder, &meta, &block_bytes));
-  // Opened after the check: a reader keeps its file open, so a later
-  // retain() that removes the folder does not pull the data from under it.
+  // Opened after the check. A reader the store opens also holds a Pin, so
+  // retain() lets the reclaimer cut the folder only after the reader goes.
   auto data = fs->open_file(join_path(folder, kDataName), OpenMode::kRead);
   if (!data.ok()) return data.status();
   return std::unique_ptr<SnapshotReader>(
@@ -295,19 +323,20 @@ Result<std::unique_ptr<SnapshotReader>> FileSnapshotStore::open_folder(FileSyste
 Status FileSnapshotStore::load() {
   auto names = fs_->list_dir(dir_);
   if (!names.ok()) return names.status();
-  bool removed = false;
+  std::vector<std::string> leftovers;
   for (const auto& name : *names) {
-    if (starts_with(name, kTmpPrefix) || starts_with(name, kDeletedPrefix)) {
-      // Never committed, or on its way out: not a snapshot either way.
-      log_message(options_.log, LogLevel::kInfo,
-                  "removing " + join_path(dir_, name) + ", left by an interrupted write or removal");
-      RAFT_RETURN_IF_ERROR(remove_tree(fs_, join_path(dir_, name)));
-      removed = true;
-      continue;
-    }
     Index index;
     Term term;
     uint64_t seq;
+    if (starts_with(name, kTmpPrefix) || starts_with(name, kDeletedPrefix)) {
+      // Never committed, or on its way out: not a snapshot either way.
+      // Its seq is not used again while the reclaimer may still hold it.
+      std::string id = name.substr(starts_with(name, kTmpPrefix) ? sizeof kTmpPrefix - 1
+                                                                  : sizeof kDeletedPrefix - 1);
+      if (parse_snapshot_id(id, &index, &term, &seq)) next_seq_ = std::max(next_seq_, seq + 1);
+      leftovers.push_back(join_path(dir_, name));
+      continue;
+    }
     if (!parse_snapshot_id(name, &index, &term, &seq)) continue;  // LOCK, strangers
     std::string folder = join_path(dir_, name);
     Stored s;
@@ -319,7 +348,15 @@ Status FileSnapshotStore::load() {
     snapshots_[{index.value, seq}] = std::move(s);
     next_seq_ = std::max(next_seq_, seq + 1);
   }
-  if (removed) RAFT_RETURN_IF_ERROR(fs_->sync_dir(dir_));
+  if (leftovers.empty()) return Status();
+  // Synced before anything is cut: after a kill -9 the rename that made a
+  // `deleted-` folder may not be on disk yet.
+  RAFT_RETURN_IF_ERROR(fs_->sync_dir(dir_));
+  for (auto& path : leftovers) {
+    log_message(options_.log, LogLevel::kInfo,
+                "removing " + path + ", left by an interrupted write or removal");
+    reclaimer_->add_tree(std::move(path));
+  }
   return Status();
 }
 
@@ -344,30 +381,50 @@ Result<std::unique_ptr<SnapshotWriter>> FileSnapshotStore::create(const Snapshot
       new FileSnapshotWriter(this, std::move(m), seq, std::move(tmp_dir), std::move(*data)));
 }
 
-Result<std::unique_ptr<SnapshotReader>> FileSnapshotStore::open_stored(const Stored& s) {
-  return open_folder(fs_, join_path(dir_, s.meta.id));
+std::shared_ptr<FileSnapshotStore::Pin> FileSnapshotStore::pin_locked(const std::string& id) {
+  for (auto it = pins_.begin(); it != pins_.end();)
+    it = it->second.expired() ? pins_.erase(it) : std::next(it);
+  std::weak_ptr<Pin>& slot = pins_[id];
+  std::shared_ptr<Pin> pin = slot.lock();
+  if (!pin) {
+    pin = std::make_shared<Pin>();
+    pin->reclaimer = reclaimer_;
+    slot = pin;
+  }
+  return pin;
+}
+
+Result<std::unique_ptr<SnapshotReader>> FileSnapshotStore::open_stored(const Stored& s,
+                                                                       std::shared_ptr<Pin> pin) {
+  auto reader = open_folder(fs_, join_path(dir_, s.meta.id));
+  if (reader.ok()) static_cast<FileSnapshotReader*>(reader->get())->hold(std::move(pin));
+  return reader;
 }
 
 Result<std::unique_ptr<SnapshotReader>> FileSnapshotStore::open_latest() {
   Stored s;
+  std::shared_ptr<Pin> pin;
   {
     std::lock_guard lock(mu_);
     if (snapshots_.empty()) return not_found(dir_ + ": no snapshot");
     s = snapshots_.rbegin()->second;
+    pin = pin_locked(s.meta.id);
   }
-  return open_stored(s);
+  return open_stored(s, std::move(pin));
 }
 
 Result<std::unique_ptr<SnapshotReader>> FileSnapshotStore::open(const std::string& id) {
   Stored s;
+  std::shared_ptr<Pin> pin;
   {
     std::lock_guard lock(mu_);
     auto it = std::find_if(snapshots_.begin(), snapshots_.end(),
                            [&](const auto& kv) { return kv.second.meta.id == id; });
     if (it == snapshots_.end()) return not_found(dir_ + ": no snapshot with id " + id);
     s = it->second;
+    pin = pin_locked(id);
   }
-  return open_stored(s);
+  return open_stored(s, std::move(pin));
 }
 
 Result<std::vector<SnapshotMeta>> FileSnapshotStore::list() {
@@ -393,8 +450,22 @@ Status FileSnapshotStore::retain(size_t n) {
     RAFT_RETURN_IF_ERROR(
         fs_->rename(join_path(dir_, id), join_path(dir_, std::string(kDeletedPrefix) + id)));
   RAFT_RETURN_IF_ERROR(fs_->sync_dir(dir_));
-  for (const auto& id : doomed)
-    RAFT_RETURN_IF_ERROR(remove_tree(fs_, join_path(dir_, std::string(kDeletedPrefix) + id)));
+  for (const auto& id : doomed) {
+    std::string path = join_path(dir_, std::string(kDeletedPrefix) + id);
+    std::shared_ptr<Pin> pin;
+    {
+      std::lock_guard lock(mu_);
+      auto it = pins_.find(id);
+      if (it != pins_.end()) {
+        pin = it->second.lock();
+        pins_.erase(it);
+      }
+      if (pin) pin->doomed = path;
+    }
+    // With a reader open, the last one hands the folder over (perhaps
+    // right here, as `pin` goes).
+    if (!pin) reclaimer_->add_tree(std::move(path));
+  }
   return Status();
 }
 

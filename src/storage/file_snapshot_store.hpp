@@ -7,13 +7,22 @@
 // checksummed blocks: a reader holds one block in memory and hands out no
 // byte before its block's checksum passed, whatever the snapshot's size.
 //
+// retain() renames a snapshot it drops to `deleted-<id>/` and hands the
+// folder to a FileReclaimer, which deletes it a little at a time in a
+// thread of its own (a large unlink can stall every flush on the disk).
+// A reader open on that snapshot keeps reading all of it: the folder is
+// handed over only when its last reader is destroyed.
+//
 // Thread safety: as SnapshotStore; the list of snapshots is behind a
 // mutex, file I/O happens outside it. Ownership: borrows options.fs (must
 // outlive the store and its readers and writers); holds `<dir>/LOCK`.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 
+#include "storage/file_reclaimer.hpp"
 #include "storage/file_system.hpp"
 #include "storage/logging.hpp"
 #include "storage/snapshot_store.hpp"
@@ -25,6 +34,8 @@ struct FileSnapshotStoreOptions {
   LogCallback log;           // empty: stderr
   // Payload bytes per checksummed block: the memory a reader or writer holds.
   size_t block_bytes = 1 << 20;
+  // How dropped snapshots are deleted (file_reclaimer.hpp).
+  ReclaimOptions reclaim;
 };
 
 class FileSnapshotStore final : public SnapshotStore {
@@ -55,8 +66,16 @@ class FileSnapshotStore final : public SnapshotStore {
   static Result<std::unique_ptr<SnapshotReader>> open_folder(FileSystem* fs,
                                                              const std::string& folder);
 
+  // Files of dropped snapshots deleted so far (stats and tests), and a
+  // wait for the deletions handed over so far (tests).
+  uint64_t files_reclaimed() const { return reclaimer_->files_reclaimed(); }
+  bool wait_reclaimed(std::chrono::steady_clock::time_point deadline) {
+    return reclaimer_->wait_idle(deadline);
+  }
+
  private:
   friend class FileSnapshotWriter;
+  struct Pin;
   struct Stored {
     SnapshotMeta meta;
     uint64_t block_bytes = 0;
@@ -64,17 +83,22 @@ class FileSnapshotStore final : public SnapshotStore {
   using Key = std::pair<uint64_t, uint64_t>;  // (index, seq): oldest first
 
   FileSnapshotStore(FileSystem* fs, std::string dir, FileSnapshotStoreOptions options,
-                    std::unique_ptr<FileLock> lock)
-      : fs_(fs), dir_(std::move(dir)), options_(std::move(options)), lock_(std::move(lock)) {}
+                    std::unique_ptr<FileLock> lock);
   Status load();
-  Result<std::unique_ptr<SnapshotReader>> open_stored(const Stored& s);
+  std::shared_ptr<Pin> pin_locked(const std::string& id);  // mu_ held
+  Result<std::unique_ptr<SnapshotReader>> open_stored(const Stored& s, std::shared_ptr<Pin> pin);
 
   FileSystem* fs_;
   std::string dir_;
   FileSnapshotStoreOptions options_;
   std::unique_ptr<FileLock> lock_;
+  // Shared with the pins, which may outlive the store.
+  std::shared_ptr<FileReclaimer> reclaimer_;
   std::mutex mu_;
   std::map<Key, Stored> snapshots_;
+  // The readers' pins, by snapshot id; expired entries are pruned when
+  // the next reader opens.
+  std::map<std::string, std::weak_ptr<Pin>> pins_;
   uint64_t next_seq_ = 1;
 };
 

@@ -34,6 +34,18 @@ bool parse_digits20(const std::string& name, size_t at, uint64_t* out) {
   return true;
 }
 
+// "<prefix><20 digits>", the names of spares and trash.
+std::string numbered_name(std::string_view prefix, uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020" PRIu64, n);
+  return std::string(prefix) + buf;
+}
+
+bool parse_numbered_name(const std::string& name, std::string_view prefix, uint64_t* n) {
+  if (name.size() != prefix.size() + 20 || name.compare(0, prefix.size(), prefix) != 0) return false;
+  return parse_digits20(name, prefix.size(), n);
+}
+
 }  // namespace
 
 bool parse_segment_name(const std::string& name, uint64_t* seq, Index* first) {
@@ -45,17 +57,15 @@ bool parse_segment_name(const std::string& name, uint64_t* seq, Index* first) {
   return true;
 }
 
-std::string spare_name(uint64_t seq) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "spare-%020" PRIu64, seq);
-  return buf;
-}
+std::string spare_name(uint64_t seq) { return numbered_name("spare-", seq); }
 
 bool parse_spare_name(const std::string& name, uint64_t* seq) {
-  constexpr size_t kPrefix = 6;  // "spare-"
-  if (name.size() != kPrefix + 20 || name.compare(0, kPrefix, "spare-") != 0) return false;
-  return parse_digits20(name, kPrefix, seq);
+  return parse_numbered_name(name, "spare-", seq);
 }
+
+std::string trash_name(uint64_t n) { return numbered_name("trash-", n); }
+
+bool parse_trash_name(const std::string& name, uint64_t* n) { return parse_numbered_name(name, "trash-", n); }
 
 void encode_segment_header(const SegmentHeader& h, uint8_t out[kSegmentHeaderBytes]) {
   std::memset(out, 0, kSegmentHeaderBytes);

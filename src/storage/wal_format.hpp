@@ -47,6 +47,11 @@ bool parse_segment_name(const std::string& name, uint64_t* seq, Index* first);
 // is the seq it last had.
 std::string spare_name(uint64_t seq);
 bool parse_spare_name(const std::string& name, uint64_t* seq);
+// "trash-<n>" (20 decimal digits): a file that left the log and waits to
+// be deleted a little at a time (FileReclaimer); <n> only keeps the names
+// apart. Never read.
+std::string trash_name(uint64_t n);
+bool parse_trash_name(const std::string& name, uint64_t* n);
 
 struct SegmentHeader {
   uint64_t seq = 0;

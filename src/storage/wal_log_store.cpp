@@ -66,7 +66,11 @@ struct WalLogStore::Intent {
 
 WalLogStore::WalLogStore(FileSystem* fs, std::string dir, WalOptions options,
                          std::unique_ptr<FileLock> lock)
-    : fs_(fs), dir_(std::move(dir)), options_(std::move(options)), lock_(std::move(lock)) {}
+    : fs_(fs),
+      dir_(std::move(dir)),
+      options_(std::move(options)),
+      lock_(std::move(lock)),
+      reclaimer_(std::make_unique<FileReclaimer>(fs_, options_.reclaim, options_.log)) {}
 
 WalLogStore::~WalLogStore() {
   if (preparer_.joinable()) {
@@ -103,9 +107,15 @@ Status WalLogStore::recover() {
   auto listed = fs_->list_dir(dir_);
   if (!listed.ok()) return listed.status();
   std::vector<std::string> names;
+  std::vector<std::string> trash;
   bool removed_leftover = false;
   for (auto& name : *listed) {
-    if (ends_with(name, ".wal.tmp") || name == std::string(kIntentName) + ".tmp" ||
+    uint64_t n;
+    if (wal::parse_trash_name(name, &n)) {
+      // Left the log before the last close or crash.
+      next_trash_ = std::max(next_trash_, n + 1);
+      trash.push_back(join_path(dir_, name));
+    } else if (ends_with(name, ".wal.tmp") || name == std::string(kIntentName) + ".tmp" ||
         name == wal::spare_name(0) + ".tmp") {
       // Never renamed into place, so never part of the log.
       log_message(options_.log, LogLevel::kInfo,
@@ -116,7 +126,9 @@ Status WalLogStore::recover() {
       names.push_back(std::move(name));
     }
   }
-  if (removed_leftover) RAFT_RETURN_IF_ERROR(fs_->sync_dir(dir_));
+  // Synced before any trash is cut: after a kill -9 its new name may not
+  // be on disk yet, and a power loss would bring back a shortened segment.
+  if (removed_leftover || !trash.empty()) RAFT_RETURN_IF_ERROR(fs_->sync_dir(dir_));
 
   std::optional<Intent> intent;
   if (std::find(names.begin(), names.end(), kIntentName) != names.end()) {
@@ -314,6 +326,7 @@ Status WalLogStore::recover() {
   first_index_.store(segments_.front()->first);
   last_index_.store(newest->offsets.empty() ? newest->first - 1 : newest->last());
   durable_index_.store(last_index());
+  reclaim(&trash);
   return Status();
 }
 
@@ -390,7 +403,7 @@ Result<std::unique_ptr<WalLogStore::Segment>> WalLogStore::create_segment(uint64
   return seg;
 }
 
-Status WalLogStore::retire_segment(const Segment& seg) {
+Status WalLogStore::retire_segment(const Segment& seg, std::vector<std::string>* trash) {
   // Kept: a sealed version 2 segment of the normal size (its records are
   // then all checksummed from its own seq; a version 1 file's from 0).
   collect_prepared();
@@ -406,7 +419,19 @@ Status WalLogStore::retire_segment(const Segment& seg) {
       return Status();
     }
   }
-  return fs_->remove_file(seg.path);
+  return trash_file(seg.path, trash);
+}
+
+Status WalLogStore::trash_file(const std::string& path, std::vector<std::string>* trash) {
+  std::string to = join_path(dir_, wal::trash_name(next_trash_++));
+  RAFT_RETURN_IF_ERROR(fs_->rename(path, to));
+  trash->push_back(std::move(to));
+  return Status();
+}
+
+void WalLogStore::reclaim(std::vector<std::string>* trash) {
+  for (auto& path : *trash) reclaimer_->add_file(std::move(path));
+  trash->clear();
 }
 
 Status WalLogStore::cut_newest(Segment* seg, uint64_t end_offset) {
@@ -687,8 +712,9 @@ Status WalLogStore::truncate_suffix(Index from) {
     }
     last_index_.store(from - 1, std::memory_order_release);
   }
+  std::vector<std::string> trash;
   for (const auto& seg : removed) {
-    st = fs_->remove_file(seg->path);
+    st = trash_file(seg->path, &trash);
     if (!st.ok()) return fail(st);
   }
   if (keep != nullptr) {
@@ -708,6 +734,8 @@ Status WalLogStore::truncate_suffix(Index from) {
   // sealed: everything left is durable.
   unsynced_ = false;
   durable_index_.store(last_index());
+  removed.clear();  // their files closed before the reclaimer cuts them
+  reclaim(&trash);
   return Status();
 }
 
@@ -725,14 +753,17 @@ Status WalLogStore::drop_prefix(Index up_to) {
   }
   // Oldest first: a crash in between leaves a suffix of the segments,
   // which is a valid log.
+  std::vector<std::string> trash;
   for (const auto& seg : removed) {
-    Status st = retire_segment(*seg);
+    Status st = retire_segment(*seg, &trash);
     if (!st.ok()) return fail(st);
   }
   if (!removed.empty()) {
     Status st = fs_->sync_dir(dir_);
     if (!st.ok()) return fail(st);
   }
+  removed.clear();
+  reclaim(&trash);
   return Status();
 }
 
@@ -749,12 +780,14 @@ Status WalLogStore::reset(Index next) {
     first_index_.store(next, std::memory_order_release);
     last_index_.store(next - 1, std::memory_order_release);
   }
+  std::vector<std::string> trash;
   for (auto it = removed.rbegin(); it != removed.rend(); ++it) {
-    st = fs_->remove_file((*it)->path);
+    st = trash_file((*it)->path, &trash);
     if (!st.ok()) return fail(st);
   }
   auto seg = create_segment(removed.back()->seq + 1, next);  // syncs the directory
   if (!seg.ok()) return fail(seg.status());
+  removed.clear();
   {
     std::unique_lock lock(mu_);
     segments_.push_back(std::move(*seg));
@@ -764,6 +797,7 @@ Status WalLogStore::reset(Index next) {
   last_term_ = Term(0);
   unsynced_ = false;
   durable_index_.store(next - 1);
+  reclaim(&trash);
   return Status();
 }
 
@@ -861,6 +895,7 @@ WalLogStore::Stats WalLogStore::stats() const {
   s.durable_index = durable_index_.load().value;
   s.spare_segments = spare_count_.load(std::memory_order_relaxed);
   s.spares_prepared = spares_prepared_.load(std::memory_order_relaxed);
+  s.trash_deleted = reclaimer_->files_reclaimed();
   return s;
 }
 

@@ -37,6 +37,37 @@ TEST(LogViewTest, TruncateAndCompact) {
   EXPECT_EQ(v.last_term(), Term(5));
 }
 
+TEST(LogViewTest, CompactHandsBackWhatItDropsAndKeepsTheRestInOrder) {
+  auto indexes = [](const std::deque<Entry>& d) {
+    std::vector<uint64_t> out;
+    for (const Entry& e : d) out.push_back(e.index.value);
+    return out;
+  };
+  LogView v = make({1, 1, 1, 2, 2, 2, 2, 2, 3, 3});  // indexes 1..10
+  // Fewer dropped than kept.
+  auto d = v.compact(Index(3), Term(1));
+  EXPECT_EQ(indexes(d), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(v.first_index(), Index(4));
+  // More dropped than kept (the usual case: the log since the last
+  // snapshot goes, the trailing entries stay).
+  d = v.compact(Index(8), Term(2));
+  EXPECT_EQ(indexes(d), (std::vector<uint64_t>{4, 5, 6, 7, 8}));
+  for (const Entry& e : d) EXPECT_EQ(e.data.view(), "x");  // the entries themselves, not moved-from husks
+  EXPECT_EQ(v.first_index(), Index(9));
+  EXPECT_EQ(v.last_index(), Index(10));
+  EXPECT_EQ(v.at(Index(9)).term, Term(3));
+  EXPECT_EQ(v.at(Index(10)).data.view(), "x");
+  v.append(Entry{Index(11), Term(3), EntryType::kCommand, Buffer::copy_of("y")});
+  EXPECT_EQ(v.at(Index(11)).data.view(), "y");
+  // A point at or before the snapshot drops nothing; one the log does not
+  // hold drops everything.
+  EXPECT_TRUE(v.compact(Index(8), Term(2)).empty());
+  d = v.compact(Index(20), Term(4));
+  EXPECT_EQ(indexes(d), (std::vector<uint64_t>{9, 10, 11}));
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(v.last_index(), Index(20));
+}
+
 TEST(LogViewTest, CopyToAppendsARunAfterWhatIsThere) {
   LogView v = make({1, 1, 2, 2, 3}, Index(10), Term(1));  // indexes 11..15
   std::vector<Entry> out;

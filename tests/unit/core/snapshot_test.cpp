@@ -26,6 +26,11 @@ TEST(SnapshotTest, CompactionKeepsTrailingEntries_5_1) {
   ASSERT_TRUE(net.node(1).last_compact.has_value());
   EXPECT_EQ(*net.node(1).last_compact, last - 10);
   EXPECT_EQ(net.raft(1).log().first_index(), last - 9);
+  // The dropped entries come back in the Ready, for the runtime to free
+  // off its event loop: every one of [1, last - 10], in order.
+  const std::vector<Index>& released = net.node(1).released;
+  ASSERT_EQ(released.size(), (last - 10).value);
+  for (size_t k = 0; k < released.size(); ++k) EXPECT_EQ(released[k], Index(k + 1));
   EXPECT_EQ(net.raft(1).latest_snapshot().index, last);
 }
 

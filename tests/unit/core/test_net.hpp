@@ -75,6 +75,7 @@ class TestNet {
     uint64_t disk_base = 0;  // disk[k] has index disk_base + k + 1
     std::optional<Ready::Install> last_install;
     std::optional<Index> last_compact;
+    std::vector<Index> released;  // indexes of the entries compaction handed back (Ready::released)
     bool fail_snapshot_reads = false;
     bool drop_snapshot_chunks = false;
   };
@@ -184,6 +185,7 @@ class TestNet {
         }
       }
       if (rd.compact_to) n.last_compact = rd.compact_to;
+      for (const Entry& e : rd.released) n.released.push_back(e.index);
       for (const SnapshotRead& r : rd.snapshot_reads) {
         if (n.fail_snapshot_reads) {
           n.raft->snapshot_chunk_read(r.peer, r.id, r.offset, Buffer(), false, Status(ErrorCode::kNotFound, "gone"));

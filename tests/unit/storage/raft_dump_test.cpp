@@ -130,11 +130,16 @@ TEST(RaftDumpTest, SpareAndRecycledSegmentsAreShownAsSuchNotAsDamage) {
   }
   // A spare written with zeros (WalOptions::prepare_spares).
   ASSERT_TRUE(write_file_atomically(&fs, "/data/wal/" + wal::spare_name(0), std::string(4096, '\0')).ok());
+  // A segment that left the log, not deleted yet (FileReclaimer).
+  ASSERT_TRUE(write_file_atomically(&fs, "/data/wal/" + wal::trash_name(3), "stale bytes").ok());
   tools::DumpSummary sum;
   std::string text = report(&fs, "/data/wal", &sum);
   EXPECT_EQ(sum.damage, 0) << text;
   EXPECT_NE(text.find("spare spare-"), std::string::npos) << text;
   EXPECT_NE(text.find(wal::spare_name(0) + " (written with zeros"), std::string::npos) << text;
+  EXPECT_NE(text.find("trash " + wal::trash_name(3) + " (a segment that left the log"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("format 2, recycled file"), std::string::npos) << text;
   EXPECT_NE(text.find("the log ends at offset"), std::string::npos) << text;
   EXPECT_NE(text.find("entries 125..130"), std::string::npos) << text;

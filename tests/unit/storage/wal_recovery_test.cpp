@@ -415,16 +415,19 @@ TEST_F(WalRecoveryTest, AReadOfARecordDamagedAfterOpenIsCorruptionNotWrongBytes)
 // ---------------------------------------------------------------------------
 // Spare segments (docs/disk-format.md, "Spare segments")
 
-std::vector<std::string> spares(MemoryFileSystem* fs) {
+// The names in kDir that `parse` accepts.
+std::vector<std::string> names_of(MemoryFileSystem* fs, bool (*parse)(const std::string&, uint64_t*)) {
   std::vector<std::string> out;
-  uint64_t seq;
+  uint64_t n;
   auto names = fs->list_dir(kDir);
   EXPECT_TRUE(names.ok());
   if (!names.ok()) return out;
   for (const auto& name : *names)
-    if (wal::parse_spare_name(name, &seq)) out.push_back(name);
+    if (parse(name, &n)) out.push_back(name);
   return out;
 }
+std::vector<std::string> spares(MemoryFileSystem* fs) { return names_of(fs, wal::parse_spare_name); }
+std::vector<std::string> trash(MemoryFileSystem* fs) { return names_of(fs, wal::parse_trash_name); }
 uint16_t header_flags(MemoryFileSystem* fs, const std::string& path) {
   std::string h = slurp(fs, path).substr(0, wal::kSegmentHeaderBytes);
   return static_cast<uint16_t>(static_cast<uint8_t>(h[6]) | (static_cast<uint8_t>(h[7]) << 8));
@@ -434,6 +437,64 @@ Index first_of(const std::string& path) {
   Index first;
   EXPECT_TRUE(wal::parse_segment_name(base_name(path), &seq, &first)) << path;
   return first;
+}
+
+TEST_F(WalRecoveryTest, SegmentsLeavingTheLogAreTrashedAndDeletedByTheReclaimerEvenAfterAReopen) {
+  build(200);  // about 7 segments of 31 entries
+  auto before = segments();
+  ASSERT_GE(before.size(), 7u);
+  Index up_to = first_of(before[4]) - 1;  // the first four segments go
+  WalOptions slow = options();
+  slow.spare_segments = 0;
+  slow.reclaim.step_bytes = 1024;
+  slow.reclaim.bytes_per_second = 1;  // stuck after its first cut
+  {
+    auto s = WalLogStore::open(kDir, slow);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    ASSERT_TRUE((*s)->drop_prefix(up_to).ok());
+    EXPECT_EQ(segments().size(), before.size() - 4);
+    EXPECT_EQ(trash(&fs_).size(), 4u);  // renamed at once; deleting them waits
+    EXPECT_FALSE((*s)->wait_reclaimed(std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
+  }  // closed with its trash not deleted
+  {
+    // Reopened, still slow: the old trash is queued again, and the next
+    // segments that leave take new names rather than the old ones.
+    auto s = WalLogStore::open(kDir, slow);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    EXPECT_EQ((*s)->first_index(), up_to + 1);
+    ASSERT_TRUE((*s)->drop_prefix(first_of(before[6]) - 1).ok());
+    EXPECT_EQ(trash(&fs_).size(), 6u);
+  }
+  WalOptions fast = options();
+  fast.spare_segments = 0;
+  fast.reclaim.bytes_per_second = 0;  // no limit
+  auto s = WalLogStore::open(kDir, fast);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  ASSERT_TRUE((*s)->wait_reclaimed(std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+  EXPECT_TRUE(trash(&fs_).empty());
+  EXPECT_EQ((*s)->stats().trash_deleted, 6u);
+  EXPECT_EQ((*s)->first_index(), first_of(before[6]));
+  std::vector<Entry> out;
+  ASSERT_TRUE((*s)->read(first_of(before[6]), Index(200), SIZE_MAX, &out).ok());
+  for (const Entry& e : out) EXPECT_TRUE(same_entry(e, make_entry(e.index.value, 1, 100)));
+  EXPECT_TRUE(warnings_.empty()) << warnings_[0];
+}
+
+TEST_F(WalRecoveryTest, ResetAndTruncationTrashTheSegmentsTheyRemove) {
+  build(200);
+  size_t n = segments().size();
+  ASSERT_GE(n, 7u);
+  WalOptions o = options();
+  o.reclaim.background = false;
+  auto s = WalLogStore::open(kDir, o);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  ASSERT_TRUE((*s)->truncate_suffix(first_of(segments()[n - 2]) + 1).ok());  // the newest goes
+  EXPECT_EQ((*s)->stats().trash_deleted, 1u);
+  ASSERT_TRUE((*s)->reset(Index(1000)).ok());
+  EXPECT_EQ((*s)->stats().trash_deleted, n);
+  EXPECT_EQ(segments().size(), 1u);
+  EXPECT_TRUE(trash(&fs_).empty());
+  EXPECT_EQ((*s)->first_index(), Index(1000));
 }
 
 TEST_F(WalRecoveryTest, SegmentsThatDropPrefixRemovesAreReusedAsNewSegments) {
