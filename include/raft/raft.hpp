@@ -172,6 +172,13 @@ struct Config {
   uint64_t trailing_logs = 10240;
   std::chrono::milliseconds snapshot_interval{120000};
   uint64_t snapshot_threshold = 8192;
+  // Also snapshot, without waiting for snapshot_interval, once the entries
+  // applied since the last snapshot hold more than this many bytes (each
+  // counted as its payload plus 64 bytes). Every entry since the last
+  // snapshot stays in memory, so this bounds what the log takes under a
+  // sustained load: without it, 120 s of 128-byte commands at 130k/s held
+  // 3.7 GB per node. 0: no such bound.
+  uint64_t snapshot_log_bytes = 256ull << 20;
   uint32_t retain_snapshots = 2;
   bool no_snapshot_restore_on_start = false;
 

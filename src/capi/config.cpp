@@ -69,6 +69,7 @@ constexpr U64Option kU64Options[] = {
     {"id", &raft::Config::id},
     {"trailing_logs", &raft::Config::trailing_logs},
     {"snapshot_threshold", &raft::Config::snapshot_threshold},
+    {"snapshot_log_bytes", &raft::Config::snapshot_log_bytes},
     {"wal_spare_segments", &raft::Config::wal_spare_segments},
 };
 constexpr BoolOption kBoolOptions[] = {

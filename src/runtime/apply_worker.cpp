@@ -128,6 +128,7 @@ void ApplyWorker::apply_one(ApplyItem& it) {
     meta_.index = e.index;
     meta_.term = e.term;
     count(entries_applied_);
+    count(bytes_applied_, e.data.size() + kEntryOverheadBytes);
     count(commands_applied_);
     applied_.store(e.index.value, std::memory_order_release);
     if (it.command_promise) {
@@ -152,6 +153,7 @@ void ApplyWorker::apply_one(ApplyItem& it) {
     meta_.index = e.index;
     meta_.term = e.term;
     count(entries_applied_);
+    count(bytes_applied_, e.data.size() + kEntryOverheadBytes);
     applied_.store(e.index.value, std::memory_order_release);
     if (it.barrier_promise) it.barrier_promise->set_ok();
   }

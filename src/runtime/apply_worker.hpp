@@ -72,6 +72,10 @@ class ApplyWorker {
   // Entries applied since start, and of them commands.
   uint64_t entries_applied() const { return entries_applied_.load(std::memory_order_relaxed); }
   uint64_t commands_applied() const { return commands_applied_.load(std::memory_order_relaxed); }
+  // Bytes of the entries applied since start, each counted as its payload
+  // plus kEntryOverheadBytes (Config::snapshot_log_bytes).
+  static constexpr uint64_t kEntryOverheadBytes = 64;
+  uint64_t bytes_applied() const { return bytes_applied_.load(std::memory_order_relaxed); }
 
  private:
   struct ReadWait {
@@ -99,11 +103,12 @@ class ApplyWorker {
   std::atomic<size_t> queued_{0};
   // Written by the apply thread only, read by metrics(): a plain load
   // and store, not a locked read-modify-write per entry.
-  static void count(std::atomic<uint64_t>& c) {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  static void count(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   std::atomic<uint64_t> entries_applied_{0};
   std::atomic<uint64_t> commands_applied_{0};
+  std::atomic<uint64_t> bytes_applied_{0};
   // Apply thread only: reads waiting for the FSM, by read index.
   std::multimap<Index, detail::Promise<uint64_t>> reads_;
 };

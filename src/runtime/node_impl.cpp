@@ -647,6 +647,7 @@ void Node::Impl::flush() {
     handle_ready(rd);
   }
   after_state_change();
+  maybe_snapshot_for_log_bytes();
   arm_tick_timer();
 }
 

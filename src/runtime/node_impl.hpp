@@ -204,6 +204,7 @@ struct Node::Impl {
   Status open_snapshots(core::InitialState* st, runtime::ApplyWorker::AppliedMeta* applied);
   void arm_snapshot_timer();
   void start_snapshot(std::optional<detail::Promise<uint64_t>> waiter);
+  void maybe_snapshot_for_log_bytes();
   void snapshot_done(Result<storage::SnapshotMeta> meta);
   void handle_snapshot_output(core::Ready& rd, runtime::DiskRequest* req);
   void read_snapshot_chunk(const core::SnapshotRead& r);        // snapshot thread
@@ -254,6 +255,9 @@ struct Node::Impl {
   std::map<uint64_t, PendingRequest> requests_;    // membership changes, transfers
   uint64_t next_request_id_ = 1;
   bool snapshot_running_ = false;
+  // ApplyWorker::bytes_applied() when the last snapshot started
+  // (Config::snapshot_log_bytes). Loop only.
+  uint64_t snapshot_bytes_mark_ = 0;
   std::vector<detail::Promise<uint64_t>> snapshot_waiters_;
   bool removed_ = false;
   uint64_t hs_issued_ = 0;   // seq of the last disk request carrying a hard state

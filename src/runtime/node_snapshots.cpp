@@ -138,8 +138,18 @@ Future<uint64_t> Node::Impl::snapshot() {
   return f;
 }
 
+void Node::Impl::maybe_snapshot_for_log_bytes() {
+  // Checked after every batch of the loop's work: one relaxed load.
+  if (config_.snapshot_log_bytes == 0 || snapshot_running_ || !apply_) return;
+  if (apply_->bytes_applied() - snapshot_bytes_mark_ <= config_.snapshot_log_bytes) return;
+  start_snapshot(std::nullopt);
+}
+
 void Node::Impl::start_snapshot(std::optional<detail::Promise<uint64_t>> waiter) {
   snapshot_running_ = true;
+  // Whether it succeeds or not, the next snapshot for the log's size
+  // waits for another snapshot_log_bytes.
+  snapshot_bytes_mark_ = apply_->bytes_applied();
   if (waiter) snapshot_waiters_.push_back(std::move(*waiter));
   Index last;
   {

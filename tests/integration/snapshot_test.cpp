@@ -51,6 +51,27 @@ TEST(SnapshotTest, AutomaticSnapshotsCompactTheLogAndRestartRestoresThem) {
   }
 }
 
+TEST(SnapshotTest, TheLogsBytesStartASnapshotLongBeforeTheInterval) {
+  // An hour between checks of snapshot_threshold: only snapshot_log_bytes
+  // can start a snapshot here. 3000 commands of about 70 bytes count 134
+  // bytes each (64 for the entry): 400 KB, four times 100 KB. The first
+  // snapshot starts after about 760 entries; how many follow depends on
+  // how long each takes (one runs at a time).
+  TestCluster c({.nodes = 3, .tweak = [](Config& cfg) {
+                   cfg.snapshot_interval = std::chrono::hours(1);
+                   cfg.snapshot_log_bytes = 100 << 10;
+                   cfg.trailing_logs = 50;
+                 }});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_EQ(apply_many(c.node(leader), 3000, 64, "k", 60), 3000);
+  ASSERT_TRUE(c.wait_converged(3000));
+  for (ServerId id : c.ids()) {
+    ASSERT_TRUE(eventually([&] { return stat(c.node(id), "snapshots_taken") >= 1; })) << id;
+    EXPECT_GT(stat(c.node(id), "last_snapshot_index"), 700u) << id;
+  }
+}
+
 TEST(SnapshotTest, OnRequestAndNothingNew) {
   TestCluster c({.nodes = 1});
   c.start_all();
