@@ -177,7 +177,7 @@ struct Config {
   // counted as its payload plus 64 bytes). Every entry since the last
   // snapshot stays in memory, so this bounds what the log takes under a
   // sustained load: without it, 120 s of 128-byte commands at 130k/s held
-  // 3.7 GB per node. 0: no such bound.
+  // 3.7 GiB per node. 0: no such bound.
   uint64_t snapshot_log_bytes = 256ull << 20;
   uint32_t retain_snapshots = 2;
   bool no_snapshot_restore_on_start = false;

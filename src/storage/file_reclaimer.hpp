@@ -6,7 +6,7 @@
 // disks) the unlink trims all the file's blocks before it returns, and
 // flushes queue behind the trims. On this project's test machine one
 // 512 MiB unlink took 330 ms and held a concurrent 156-byte fdatasync for
-// up to 223 ms; a WAL that compacted 2.5 GB of segments at once stopped
+// up to 223 ms; a WAL that compacted 2.4 GiB of segments at once stopped
 // its node's disk thread long enough to lose the leadership
 // (docs/BENCHMARKS.md, "Deleting large files"). Cutting the file down in
 // steps at a bounded rate, then unlinking what is left, spreads the trims

@@ -191,6 +191,7 @@ raft::Config node_config(const Options& o, raft::ServerId id, const std::string&
   if (o.snapshot_threshold) {
     if (*o.snapshot_threshold == 0) {
       c.snapshot_threshold = UINT64_MAX;  // never
+      c.snapshot_log_bytes = 0;
     } else {
       c.snapshot_threshold = *o.snapshot_threshold;
       // The library checks the threshold once per snapshot_interval
