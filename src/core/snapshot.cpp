@@ -53,8 +53,9 @@ Result<LogPosition> Raft::restore_snapshot(const SnapshotInfo& info) {
   if (info.index != log_.last_index() + 1 || info.term != hs_.term)
     return Status(ErrorCode::kBusy, "the log moved while the snapshot was being stored; retry");
   // Everything before is superseded; uncommitted entries are dropped with
-  // the rest of the log (their proposers are told by the runtime).
-  log_ = LogView(info.index, info.term);
+  // the rest of the log (their proposers are told by the runtime). The
+  // point is past the log's end, so compact() empties it.
+  release(log_.compact(info.index, info.term));
   configs_.clear();
   configs_.push_back({info.configuration_index, info.configuration});
   apply_configuration_change();
@@ -216,8 +217,9 @@ void Raft::snapshot_chunk_written(NodeId leader, const SnapshotInfo& info, uint6
       handed_last_ = std::max(handed_last_, info.index);
     } else {
       // Discard the whole log: it conflicts with or stops before the
-      // snapshot. Pending log writes are superseded.
-      log_ = LogView(info.index, info.term);
+      // snapshot (so compact() empties it). Pending log writes are
+      // superseded.
+      release(log_.compact(info.index, info.term));
       configs_.clear();
       configs_.push_back({info.configuration_index, info.configuration});
       apply_configuration_change();
