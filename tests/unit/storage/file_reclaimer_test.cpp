@@ -16,52 +16,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::FaultFileSystem;
+using testing::RecordingFileSystem;
 using testing::TempDir;
 
 std::chrono::steady_clock::time_point soon() { return std::chrono::steady_clock::now() + 30s; }
-
-// Records every truncate (path, new size) and unlink, in order.
-class RecordingFileSystem : public FileSystemWrapper {
- public:
-  explicit RecordingFileSystem(FileSystem* target) : FileSystemWrapper(target) {}
-
-  Result<std::unique_ptr<File>> open_file(const std::string& path, OpenMode mode) override;
-  Status remove_file(const std::string& path) override {
-    record("unlink " + path);
-    return FileSystemWrapper::remove_file(path);
-  }
-  void record(std::string what) {
-    std::lock_guard lock(mu_);
-    calls_.push_back(std::move(what));
-  }
-  std::vector<std::string> calls() {
-    std::lock_guard lock(mu_);
-    return calls_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> calls_;
-};
-
-class RecordingFile : public FileWrapper {
- public:
-  RecordingFile(RecordingFileSystem* fs, std::unique_ptr<File> target)
-      : FileWrapper(std::move(target)), fs_(fs) {}
-  Status truncate(uint64_t size) override {
-    fs_->record("truncate " + path() + " " + std::to_string(size));
-    return FileWrapper::truncate(size);
-  }
-
- private:
-  RecordingFileSystem* fs_;
-};
-
-Result<std::unique_ptr<File>> RecordingFileSystem::open_file(const std::string& path, OpenMode mode) {
-  auto f = FileSystemWrapper::open_file(path, mode);
-  if (!f.ok()) return f.status();
-  return std::unique_ptr<File>(new RecordingFile(this, std::move(*f)));
-}
 
 void make_file(FileSystem* fs, const std::string& path, size_t bytes) {
   auto f = fs->open_file(path, OpenMode::kCreateNew);

@@ -257,6 +257,36 @@ TEST(FileSnapshotStoreTest, LeftoversOfInterruptedWritesAndRemovalsAreCleanedAtO
   EXPECT_EQ(*read_snapshot((*s)->open_latest()->get()), "keep");
 }
 
+TEST(FileSnapshotStoreTest, ADroppedSnapshotIsCutOnlyOnceItsNewNameIsDurable) {
+  MemoryFileSystem mem;
+  testing::RecordingFileSystem fs(&mem);
+  FileSnapshotStoreOptions o;
+  o.fs = &fs;
+  o.block_bytes = 4096;
+  o.reclaim.background = false;
+  o.reclaim.step_bytes = 4096;
+  auto s = FileSnapshotStore::open("/snaps", o);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto old = write_snapshot(s->get(), meta_at(10), pattern(20000, 1));
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(write_snapshot(s->get(), meta_at(20), "new").ok());
+  ASSERT_TRUE((*s)->retain(1).ok());
+  auto calls = fs.calls();
+  std::string folder = "/snaps/deleted-" + old->id;
+  auto at = [&](const std::string& c) { return std::find(calls.begin(), calls.end(), c) - calls.begin(); };
+  size_t renamed = at("rename /snaps/" + old->id + " " + folder);
+  size_t first_cut = calls.size();
+  for (size_t k = 0; k < calls.size(); ++k)
+    if (calls[k].rfind("truncate " + folder + "/", 0) == 0) first_cut = std::min(first_cut, k);
+  ASSERT_LT(renamed, calls.size());
+  ASSERT_LT(first_cut, calls.size()) << "the data file was not cut";
+  size_t synced = renamed + 1;
+  while (synced < calls.size() && calls[synced] != "sync_dir /snaps") ++synced;
+  EXPECT_LT(synced, first_cut);
+  EXPECT_LT(first_cut, at("unlink " + folder + "/data"));
+  EXPECT_FALSE(*mem.exists(folder));
+}
+
 TEST(FileSnapshotStoreTest, DamagedDataIsCorruptionBeforeAnyBadByteIsHandedOut) {
   MemoryFileSystem fs;
   FileSnapshotStoreOptions o;

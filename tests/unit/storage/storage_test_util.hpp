@@ -191,6 +191,67 @@ inline Result<std::unique_ptr<File>> FaultFileSystem::open_file(const std::strin
   return std::unique_ptr<File>(new FaultFile(this, std::move(*f)));
 }
 
+// Records the calls that change names or cut files, in order:
+// "truncate <path> <size>", "unlink <path>", "rename <from> <to>",
+// "sync_dir <path>".
+class RecordingFileSystem : public FileSystemWrapper {
+ public:
+  explicit RecordingFileSystem(FileSystem* target) : FileSystemWrapper(target) {}
+
+  Result<std::unique_ptr<File>> open_file(const std::string& path, OpenMode mode) override;
+  Status remove_file(const std::string& path) override {
+    record("unlink " + path);
+    return FileSystemWrapper::remove_file(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    record("rename " + from + " " + to);
+    return FileSystemWrapper::rename(from, to);
+  }
+  Status sync_dir(const std::string& path) override {
+    record("sync_dir " + path);
+    return FileSystemWrapper::sync_dir(path);
+  }
+  void record(std::string what) {
+    std::lock_guard lock(mu_);
+    calls_.push_back(std::move(what));
+  }
+  std::vector<std::string> calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  // The recorded calls that start with `prefix`.
+  std::vector<std::string> calls_starting(const std::string& prefix) {
+    std::vector<std::string> out;
+    for (auto& c : calls())
+      if (c.rfind(prefix, 0) == 0) out.push_back(std::move(c));
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> calls_;
+};
+
+class RecordingFile : public FileWrapper {
+ public:
+  RecordingFile(RecordingFileSystem* fs, std::unique_ptr<File> target)
+      : FileWrapper(std::move(target)), fs_(fs) {}
+  Status truncate(uint64_t size) override {
+    fs_->record("truncate " + path() + " " + std::to_string(size));
+    return FileWrapper::truncate(size);
+  }
+
+ private:
+  RecordingFileSystem* fs_;
+};
+
+inline Result<std::unique_ptr<File>> RecordingFileSystem::open_file(const std::string& path,
+                                                                    OpenMode mode) {
+  auto f = FileSystemWrapper::open_file(path, mode);
+  if (!f.ok()) return f.status();
+  return std::unique_ptr<File>(new RecordingFile(this, std::move(*f)));
+}
+
 // Reads a whole file of a FileSystem into a string (test convenience).
 inline std::string slurp(FileSystem* fs, const std::string& path) {
   auto r = read_whole_file(fs, path);

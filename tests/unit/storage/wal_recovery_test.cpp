@@ -480,6 +480,64 @@ TEST_F(WalRecoveryTest, SegmentsLeavingTheLogAreTrashedAndDeletedByTheReclaimerE
   EXPECT_TRUE(warnings_.empty()) << warnings_[0];
 }
 
+// Each trash file must be renamed, then its directory synced, and only
+// then cut or unlinked: cut before the rename is durable, a power loss
+// could bring the shortened file back under its segment name.
+void expect_trash_cut_after_durable_rename(const std::vector<std::string>& calls, size_t want) {
+  size_t renamed = 0;
+  for (size_t r = 0; r < calls.size(); ++r) {
+    std::string prefix = "rename ";
+    size_t to = calls[r].find(" /wal/trash-");
+    if (calls[r].rfind(prefix, 0) != 0 || to == std::string::npos) continue;
+    ++renamed;
+    std::string trash = calls[r].substr(to + 1);
+    size_t synced = calls.size(), cut = calls.size();
+    for (size_t k = r + 1; k < calls.size(); ++k) {
+      if (synced == calls.size() && calls[k] == "sync_dir /wal") synced = k;
+      if (cut == calls.size() && (calls[k].rfind("truncate " + trash + " ", 0) == 0 ||
+                                  calls[k] == "unlink " + trash))
+        cut = k;
+    }
+    EXPECT_LT(cut, calls.size()) << trash << " never deleted";
+    EXPECT_LT(synced, cut) << trash << " cut before the directory was synced";
+  }
+  EXPECT_EQ(renamed, want);
+}
+
+TEST_F(WalRecoveryTest, TrashIsCutOnlyOnceItsNewNameIsDurable) {
+  build(200);
+  size_t n = segments().size();
+  ASSERT_GE(n, 7u);
+  testing::RecordingFileSystem rec(&fs_);
+  WalOptions o = options();
+  o.fs = &rec;
+  o.spare_segments = 0;
+  o.reclaim.background = false;
+  o.reclaim.step_bytes = 1024;  // segments of 4 KiB: three cuts each
+  {
+    auto s = WalLogStore::open(kDir, o);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    ASSERT_TRUE((*s)->drop_prefix(first_of(segments()[3]) - 1).ok());           // 3 go
+    ASSERT_TRUE((*s)->truncate_suffix(first_of(segments()[n - 6]) + 1).ok());  // the 2 newest go
+    ASSERT_TRUE((*s)->reset(Index(1000)).ok());                                // the other n - 5
+  }
+  expect_trash_cut_after_durable_rename(rec.calls(), n);
+  EXPECT_EQ(rec.calls_starting("truncate /wal/trash-").size(), 3 * n);
+
+  // Trash found at open (a crash, or a close before the reclaimer was
+  // done): the directory is synced before it is cut.
+  ASSERT_TRUE(write_file_atomically(&fs_, join_path(kDir, wal::trash_name(77)), std::string(3000, 'x')).ok());
+  testing::RecordingFileSystem rec2(&fs_);
+  o.fs = &rec2;
+  auto s = WalLogStore::open(kDir, o);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto calls = rec2.calls();
+  auto at = [&](const std::string& c) { return std::find(calls.begin(), calls.end(), c) - calls.begin(); };
+  EXPECT_LT(at("sync_dir /wal"), at("truncate /wal/" + wal::trash_name(77) + " 1976"));
+  EXPECT_LT(at("truncate /wal/" + wal::trash_name(77) + " 952"), at("unlink /wal/" + wal::trash_name(77)));
+  EXPECT_TRUE(trash(&fs_).empty());
+}
+
 TEST_F(WalRecoveryTest, ResetAndTruncationTrashTheSegmentsTheyRemove) {
   build(200);
   size_t n = segments().size();
