@@ -1,5 +1,7 @@
 #include "storage/file_reclaimer.hpp"
 
+#include <algorithm>
+
 namespace raft::storage {
 
 namespace {
@@ -18,13 +20,14 @@ FileReclaimer::~FileReclaimer() {
   if (thread_.joinable()) thread_.join();
 }
 
-void FileReclaimer::add_file(std::string path) { add({std::move(path), false}); }
+void FileReclaimer::add_file(std::string path, uint64_t bytes) { add({std::move(path), false, bytes}); }
 
-void FileReclaimer::add_tree(std::string path) { add({std::move(path), true}); }
+void FileReclaimer::add_tree(std::string path, uint64_t bytes) { add({std::move(path), true, bytes}); }
 
 void FileReclaimer::add(Item item) {
   if (!options_.background) return reclaim(item);
   std::lock_guard lock(mu_);
+  queued_bytes_ += item.bytes;
   queue_.push_back(std::move(item));
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   cv_.notify_all();
@@ -42,6 +45,7 @@ void FileReclaimer::run() {
     if (stop_) return;
     Item item = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= item.bytes;
     busy_ = true;
     lock.unlock();
     reclaim(item);
@@ -52,6 +56,7 @@ void FileReclaimer::run() {
 }
 
 void FileReclaimer::reclaim(const Item& item) {
+  current_left_.store(0, std::memory_order_relaxed);
   Status st = item.tree ? reclaim_tree(item.path) : reclaim_file(item.path);
   if (!st.ok() && st.code() != ErrorCode::kAborted) {
     log_message(log_, LogLevel::kWarning,
@@ -83,6 +88,7 @@ Status FileReclaimer::reclaim_file(const std::string& path) {
     uint64_t left = *size;
     while (left > options_.step_bytes) {
       left -= options_.step_bytes;
+      current_left_.store(left, std::memory_order_relaxed);
       RAFT_RETURN_IF_ERROR((*file)->truncate(left));
       steps_.fetch_add(1, std::memory_order_relaxed);
       if (!pace(options_.step_bytes)) return Status(ErrorCode::kAborted, "the reclaimer is stopping");
@@ -93,6 +99,7 @@ Status FileReclaimer::reclaim_file(const std::string& path) {
   if (gone(st)) return Status();
   if (!st.ok()) return st;
   files_.fetch_add(1, std::memory_order_relaxed);
+  current_left_.store(0, std::memory_order_relaxed);
   // The unlink trimmed the rest: the next file's first step waits for it.
   if (!pace(last)) return Status(ErrorCode::kAborted, "the reclaimer is stopping");
   return Status();
@@ -102,13 +109,20 @@ bool FileReclaimer::pace(uint64_t bytes) {
   if (!options_.background) return true;
   std::unique_lock lock(mu_);
   if (options_.bytes_per_second > 0) {
+    double rate = static_cast<double>(options_.bytes_per_second);
+    if (options_.drain.count() > 0) {
+      // With the bytes just done: the last step of a backlog waits at most
+      // `drain`, not bytes / bytes_per_second.
+      double backlog =
+          static_cast<double>(queued_bytes_ + current_left_.load(std::memory_order_relaxed) + bytes);
+      rate = std::max(rate, backlog * 1e3 / static_cast<double>(options_.drain.count()));
+    }
     // A budget that refills at the rate and holds at most what one wait
     // pays for: after an idle spell the first step goes at once, and no
     // burst follows it.
     auto now = std::chrono::steady_clock::now();
     if (ready_at_ < now) ready_at_ = now;
-    ready_at_ += std::chrono::nanoseconds(static_cast<int64_t>(
-        static_cast<double>(bytes) * 1e9 / static_cast<double>(options_.bytes_per_second)));
+    ready_at_ += std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(bytes) * 1e9 / rate));
     cv_.wait_until(lock, ready_at_, [&] { return stop_; });
   }
   return !stop_;

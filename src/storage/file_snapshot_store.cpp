@@ -109,8 +109,9 @@ struct FileSnapshotStore::Pin {
   // Set by retain() while it holds a reference, so the destructor (run
   // after the last reference goes) sees it.
   std::string doomed;
+  uint64_t doomed_bytes = 0;
   ~Pin() {
-    if (!doomed.empty()) reclaimer->add_tree(std::move(doomed));
+    if (!doomed.empty()) reclaimer->add_tree(std::move(doomed), doomed_bytes);
   }
 };
 
@@ -435,22 +436,23 @@ Result<std::vector<SnapshotMeta>> FileSnapshotStore::list() {
 }
 
 Status FileSnapshotStore::retain(size_t n) {
-  std::vector<std::string> doomed;
+  std::vector<std::pair<std::string, uint64_t>> doomed;  // (id, data file bytes)
   {
     std::lock_guard lock(mu_);
     while (snapshots_.size() > n) {
-      doomed.push_back(snapshots_.begin()->second.meta.id);
+      const Stored& s = snapshots_.begin()->second;
+      doomed.emplace_back(s.meta.id, data_file_bytes(s.meta.size_bytes, s.block_bytes));
       snapshots_.erase(snapshots_.begin());
     }
   }
   if (doomed.empty()) return Status();
   // Renamed away first (one atomic step each), so a crash while deleting
   // never leaves half a snapshot under its real name.
-  for (const auto& id : doomed)
+  for (const auto& [id, bytes] : doomed)
     RAFT_RETURN_IF_ERROR(
         fs_->rename(join_path(dir_, id), join_path(dir_, std::string(kDeletedPrefix) + id)));
   RAFT_RETURN_IF_ERROR(fs_->sync_dir(dir_));
-  for (const auto& id : doomed) {
+  for (const auto& [id, bytes] : doomed) {
     std::string path = join_path(dir_, std::string(kDeletedPrefix) + id);
     std::shared_ptr<Pin> pin;
     {
@@ -460,11 +462,14 @@ Status FileSnapshotStore::retain(size_t n) {
         pin = it->second.lock();
         pins_.erase(it);
       }
-      if (pin) pin->doomed = path;
+      if (pin) {
+        pin->doomed = path;
+        pin->doomed_bytes = bytes;
+      }
     }
     // With a reader open, the last one hands the folder over (perhaps
     // right here, as `pin` goes).
-    if (!pin) reclaimer_->add_tree(std::move(path));
+    if (!pin) reclaimer_->add_tree(std::move(path), bytes);
   }
   return Status();
 }

@@ -430,7 +430,8 @@ Status WalLogStore::trash_file(const std::string& path, std::vector<std::string>
 }
 
 void WalLogStore::reclaim(std::vector<std::string>* trash) {
-  for (auto& path : *trash) reclaimer_->add_file(std::move(path));
+  // Segments are preallocated to the segment size (larger ones are rare).
+  for (auto& path : *trash) reclaimer_->add_file(std::move(path), options_.segment_bytes);
   trash->clear();
 }
 

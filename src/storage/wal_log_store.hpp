@@ -83,8 +83,8 @@ struct WalOptions {
   // spare_segments >= 1.
   bool prepare_spares = false;
   // How segment files that leave the log are deleted (file_reclaimer.hpp):
-  // by default in a thread of the store's own, cut 4 MiB at a time at up
-  // to 256 MiB/s.
+  // by default in a thread of the store's own, cut 4 MiB at a time at
+  // 32 MiB/s, or faster to delete a larger queue within 10 s.
   ReclaimOptions reclaim;
   // Warnings (a torn tail cut, leftovers removed). Empty: stderr.
   LogCallback log;

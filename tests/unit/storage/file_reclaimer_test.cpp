@@ -164,6 +164,27 @@ TEST(FileReclaimerTest, AnErrorIsLoggedLeavesTheFileAndTheNextOneIsStillDone) {
   EXPECT_NE(w.seen[0].find("injected fault"), std::string::npos) << w.seen[0];
 }
 
+TEST(FileReclaimerTest, ABacklogRaisesThePaceAboveTheBaseRate) {
+  // At the base rate alone (1 byte a second) the first cut would hold the
+  // thread for 1000 s; the backlog, 100 KB to be gone within 50 ms, sets
+  // the pace instead.
+  MemoryFileSystem fs;
+  ReclaimOptions o;
+  o.step_bytes = 1000;
+  o.bytes_per_second = 1;
+  o.drain = 50ms;
+  FileReclaimer r(&fs, o, {});
+  for (int i = 0; i < 10; ++i) {
+    std::string path = "/f" + std::to_string(i);
+    make_file(&fs, path, 10000);
+    r.add_file(path, 10000);
+  }
+  ASSERT_TRUE(r.wait_idle(std::chrono::steady_clock::now() + 20s));
+  EXPECT_EQ(r.files_reclaimed(), 10u);
+  EXPECT_EQ(r.steps_cut(), 90u);
+  EXPECT_EQ(*fs.list_dir("/"), std::vector<std::string>{});
+}
+
 TEST(FileReclaimerTest, DestroyingItStopsBetweenStepsAndLeavesTheRest) {
   MemoryFileSystem fs;
   make_file(&fs, "/first", 4000);
@@ -174,6 +195,7 @@ TEST(FileReclaimerTest, DestroyingItStopsBetweenStepsAndLeavesTheRest) {
     ReclaimOptions o;
     o.step_bytes = 1000;
     o.bytes_per_second = 1;  // the thread waits 1000 s after its first cut, until stopped
+    o.drain = 0ms;           // whatever the backlog
     FileReclaimer r(&fs, o, w.callback());
     r.add_file("/first");
     r.add_file("/second");

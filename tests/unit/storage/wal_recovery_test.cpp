@@ -447,7 +447,8 @@ TEST_F(WalRecoveryTest, SegmentsLeavingTheLogAreTrashedAndDeletedByTheReclaimerE
   WalOptions slow = options();
   slow.spare_segments = 0;
   slow.reclaim.step_bytes = 1024;
-  slow.reclaim.bytes_per_second = 1;  // stuck after its first cut
+  slow.reclaim.bytes_per_second = 1;  // stuck after its first cut,
+  slow.reclaim.drain = std::chrono::milliseconds(0);  // whatever the backlog
   {
     auto s = WalLogStore::open(kDir, slow);
     ASSERT_TRUE(s.ok()) << s.status().to_string();
