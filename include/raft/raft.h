@@ -308,6 +308,7 @@ RAFT_API int raft_config_set_max_pending_commands(raft_config *config, uint64_t 
 RAFT_API int raft_config_set_trailing_logs(raft_config *config, uint64_t entries, char **errmsg);
 RAFT_API int raft_config_set_snapshot_interval_ms(raft_config *config, uint64_t ms, char **errmsg);
 RAFT_API int raft_config_set_snapshot_threshold(raft_config *config, uint64_t entries, char **errmsg);
+RAFT_API int raft_config_set_snapshot_log_bytes(raft_config *config, uint64_t bytes, char **errmsg);
 RAFT_API int raft_config_set_retain_snapshots(raft_config *config, uint64_t count, char **errmsg);
 RAFT_API int raft_config_set_no_snapshot_restore_on_start(raft_config *config, int on, char **errmsg);
 

@@ -295,6 +295,9 @@ RAFT_CAPI_SETTER(raft_config_set_snapshot_interval_ms, uint64_t,
 RAFT_CAPI_SETTER(raft_config_set_snapshot_threshold, uint64_t,
                  set_u64(config, &raft::Config::snapshot_threshold, value, function,
                          errmsg))
+RAFT_CAPI_SETTER(raft_config_set_snapshot_log_bytes, uint64_t,
+                 set_u64(config, &raft::Config::snapshot_log_bytes, value, function,
+                         errmsg))
 RAFT_CAPI_SETTER(raft_config_set_retain_snapshots, uint64_t,
                  set_retain_snapshots(config, value, function, errmsg))
 RAFT_CAPI_SETTER(raft_config_set_no_snapshot_restore_on_start, int,

@@ -8,11 +8,12 @@
 // 512 MiB unlink took 330 ms and held a concurrent 156-byte fdatasync for
 // up to 223 ms; a WAL that compacted 2.4 GiB of segments at once stopped
 // its node's disk thread long enough to lose the leadership
-// (docs/BENCHMARKS.md, "Deleting large files"). Cutting the file down in
-// steps at a bounded rate, then unlinking what is left, spreads the trims
-// out: with one deleter, 16 MiB steps 10 ms apart kept the worst flush
-// near 11 ms; three nodes doing that at once on one disk still starved
-// its writes for seconds, hence the lower default rate.
+// (docs/BENCHMARKS.md, "Memory and deletions under sustained load").
+// Cutting the file down in steps at a bounded rate, then unlinking what
+// is left, spreads the trims out: with one deleter, 16 MiB steps 10 ms
+// apart kept the worst flush near 11 ms; three nodes doing that at once
+// on one disk still starved its writes for seconds, hence the lower
+// default rate.
 //
 // The owner renames a file out of its namespace first (a name its open()
 // recognises as trash), makes the rename durable, and only then hands the
@@ -50,7 +51,7 @@ struct ReclaimOptions {
   // queued (by the callers' size hints) plus what is left of the file in
   // hand. The first term spares the disk's other writes (on this
   // project's test disk three nodes cutting at 256 MiB/s each still slowed
-  // every write, at 32 MiB/s nothing showed); the second keeps trash from
+  // every write; at 32 MiB/s the cuts did not show); the second keeps trash from
   // piling up when the owner writes faster than that (a WAL at 4 KiB a
   // command writes 100 MB/s here, more on a fast disk).
   // bytes_per_second 0: no limit at all.

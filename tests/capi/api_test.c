@@ -92,6 +92,7 @@ static void test_config_typed_setters(void) {
   OK(raft_config_set_trailing_logs(c, 70, &em));
   OK(raft_config_set_snapshot_interval_ms(c, 80, &em));
   OK(raft_config_set_snapshot_threshold(c, 90, &em));
+  OK(raft_config_set_snapshot_log_bytes(c, 95, &em));
   OK(raft_config_set_retain_snapshots(c, 3, &em));
   OK(raft_config_set_no_snapshot_restore_on_start(c, 1, &em));
   OK(raft_config_set_pre_vote(c, 0, &em));
@@ -123,6 +124,7 @@ static void test_config_typed_setters(void) {
   expect_option(c, "trailing_logs", "70");
   expect_option(c, "snapshot_interval", "80");
   expect_option(c, "snapshot_threshold", "90");
+  expect_option(c, "snapshot_log_bytes", "95");
   expect_option(c, "retain_snapshots", "3");
   expect_option(c, "no_snapshot_restore_on_start", "true");
   expect_option(c, "pre_vote", "false");
@@ -181,6 +183,7 @@ static void test_config_by_name(void) {
       {"trailing_logs", "11"},
       {"snapshot_interval", "12"},
       {"snapshot_threshold", "13"},
+      {"snapshot_log_bytes", "15"},
       {"retain_snapshots", "14"},
       {"wal_spare_segments", "3"},
       {"no_snapshot_restore_on_start", "true"},
