@@ -274,7 +274,7 @@ void Raft::persisted(Index index, Term term) {
 bool Raft::has_ready() const {
   return replicate_dirty_ || read_round_needs_send_ || hs_ != hs_reported_ || pending_truncate_ ||
          handed_last_ < log_.last_index() || !out_messages_.empty() || !out_reads_.empty() || !out_done_.empty() ||
-         out_install_ || out_compact_to_ || !out_released_.empty() || !out_snapshot_reads_.empty() || !out_snapshot_chunks_.empty() ||
+         out_install_ || out_compact_to_ || out_released_ || !out_snapshot_reads_.empty() || !out_snapshot_chunks_.empty() ||
          applied_emitted_ < commit_ || std::min(commit_, durable_index_) > commit_hint_reported_;
 }
 
@@ -312,7 +312,7 @@ Ready Raft::take_ready() {
   out_install_.reset();
   rd.compact_to = out_compact_to_;
   out_compact_to_.reset();
-  rd.released.swap(out_released_);
+  rd.released = std::move(out_released_);
   rd.snapshot_reads = std::move(out_snapshot_reads_);
   out_snapshot_reads_.clear();
   rd.snapshot_chunks = std::move(out_snapshot_chunks_);

@@ -21,6 +21,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -345,7 +346,7 @@ class Raft {
   std::vector<SnapshotChunk> out_snapshot_chunks_;
   std::optional<Ready::Install> out_install_;
   std::optional<Index> out_compact_to_;
-  std::deque<Entry> out_released_;  // entries compaction dropped (Ready::released)
+  std::unique_ptr<std::deque<Entry>> out_released_;  // Ready::released
 
   // Configurations: the snapshot's, then one per configuration entry in
   // the log, in index order. Never empty; back() is in effect.

@@ -33,6 +33,7 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -122,14 +123,16 @@ struct Ready {
   std::optional<Install> install;
   // Entries the core dropped from its log (compaction): the runtime
   // destroys them where it costs the event loop nothing. Nothing to do
-  // with them but that.
-  std::deque<Entry> released;
+  // with them but that. A pointer, null when there are none: an empty
+  // std::deque allocates (two blocks in libstdc++), and a Ready is made
+  // for every batch.
+  std::unique_ptr<std::deque<Entry>> released;
   Nanos deadline{0};
 
   bool empty() const {
     return !hard_state && !truncate_from && entries.empty() && messages.empty() &&
            committed.empty() && reads.empty() && !commit_hint && done.empty() && !compact_to &&
-           snapshot_reads.empty() && snapshot_chunks.empty() && !install && released.empty();
+           snapshot_reads.empty() && snapshot_chunks.empty() && !install && !released;
   }
 };
 

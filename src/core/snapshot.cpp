@@ -37,11 +37,12 @@ void Raft::snapshot_taken(const SnapshotInfo& info) {
 }
 
 void Raft::release(std::deque<Entry> dropped) {
-  if (out_released_.empty()) {
-    out_released_.swap(dropped);
+  if (dropped.empty()) return;
+  if (!out_released_) {
+    out_released_ = std::make_unique<std::deque<Entry>>(std::move(dropped));
   } else {
-    out_released_.insert(out_released_.end(), std::make_move_iterator(dropped.begin()),
-                         std::make_move_iterator(dropped.end()));
+    out_released_->insert(out_released_->end(), std::make_move_iterator(dropped.begin()),
+                          std::make_move_iterator(dropped.end()));
   }
 }
 

@@ -275,12 +275,12 @@ void Node::Impl::handle_snapshot_output(core::Ready& rd, runtime::DiskRequest* r
     ++pub_.snapshots_installed;
   }
   if (rd.compact_to) req->compact_to = rd.compact_to;
-  if (!rd.released.empty()) {
+  if (rd.released) {
     // Freed on the snapshot thread: millions of entries (the log between
     // two snapshots) take seconds to free, long enough for the followers
     // of a leader whose loop did it to start an election. Whatever else
     // holds their bytes (the apply thread, a send in flight) keeps them.
-    auto garbage = std::make_shared<std::deque<Entry>>(std::move(rd.released));
+    std::shared_ptr<std::deque<Entry>> garbage = std::move(rd.released);
     snapshot_thread_.post([garbage] { garbage->clear(); });
   }
   for (const core::SnapshotRead& r : rd.snapshot_reads) snapshot_thread_.post([this, r] { read_snapshot_chunk(r); });

@@ -185,7 +185,8 @@ class TestNet {
         }
       }
       if (rd.compact_to) n.last_compact = rd.compact_to;
-      for (const Entry& e : rd.released) n.released.push_back(e.index);
+      if (rd.released)
+        for (const Entry& e : *rd.released) n.released.push_back(e.index);
       for (const SnapshotRead& r : rd.snapshot_reads) {
         if (n.fail_snapshot_reads) {
           n.raft->snapshot_chunk_read(r.peer, r.id, r.offset, Buffer(), false, Status(ErrorCode::kNotFound, "gone"));
