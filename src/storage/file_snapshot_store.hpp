@@ -67,7 +67,9 @@ class FileSnapshotStore final : public SnapshotStore {
                                                              const std::string& folder);
 
   // Files of dropped snapshots deleted so far (stats and tests), and a
-  // wait for the deletions handed over so far (tests).
+  // wait for the deletions handed over so far (tests). Any thread; a
+  // snapshot still pinned by a reader is not handed over yet, so the wait
+  // does not cover it.
   uint64_t files_reclaimed() const { return reclaimer_->files_reclaimed(); }
   bool wait_reclaimed(std::chrono::steady_clock::time_point deadline) {
     return reclaimer_->wait_idle(deadline);

@@ -124,7 +124,7 @@ class WalLogStore final : public LogStore {
   };
   Stats stats() const;
   // True once every file that left the log so far is deleted; false if
-  // `deadline` passes first (tests).
+  // `deadline` passes first (tests; any thread).
   bool wait_reclaimed(std::chrono::steady_clock::time_point deadline) {
     return reclaimer_->wait_idle(deadline);
   }
