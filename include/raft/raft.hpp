@@ -19,6 +19,10 @@
 //    run on the node's apply thread: calling a blocking Node method
 //    (bootstrap, shutdown, or waiting on a Future) from there deadlocks.
 //    Non-blocking calls (apply, state, stats, ...) are fine everywhere.
+//    A node's threads are named for top -H, perf and gdb: raft-loop (the
+//    event loop: consensus, network, timers), raft-disk (log writes and
+//    syncs), raft-apply (the Fsm), raft-snapshot (snapshot I/O), and with
+//    the WAL, once needed, raft-wal-prep and raft-reclaim.
 // 2. Fsm. Its callbacks run on one thread (the apply thread), one at a
 //    time, in log order, so an Fsm needs no locks of its own for apply and
 //    restore. FsmSnapshot::persist runs on a thread of its own.
@@ -485,7 +489,10 @@ class Node {
   // last_snapshot_term, latest_configuration, num_peers, last_contact,
   // protocol_version, and transport and disk counters;
   // messages_refused_unknown_sender and, per sender id N,
-  // messages_refused_unknown_sender.N (docs/membership.md).
+  // messages_refused_unknown_sender.N (docs/membership.md); with the
+  // on-disk stores, wal_segments, wal_spare_segments, wal_trash_deleted,
+  // and the deletions still to do, wal_trash_pending(_bytes) and
+  // snapshot_trash_pending(_bytes) (docs/disk-format.md, "Trash").
   std::map<std::string, std::string> stats() const;
 
   // Reads tls_cert_file, tls_key_file and tls_ca_file again (certificate

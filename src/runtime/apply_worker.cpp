@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "util/assert.hpp"
+#include "util/thread_name.hpp"
 
 namespace raft::runtime {
 
@@ -14,7 +15,10 @@ ApplyWorker::~ApplyWorker() { stop(); }
 void ApplyWorker::start(const AppliedMeta& applied) {
   meta_ = applied;
   applied_.store(applied.index.value, std::memory_order_release);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    util::set_thread_name("raft-apply");
+    run();
+  });
 }
 
 void ApplyWorker::enqueue(std::vector<ApplyItem> items) {

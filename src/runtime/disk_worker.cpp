@@ -3,6 +3,7 @@
 #include <string>
 
 #include "util/assert.hpp"
+#include "util/thread_name.hpp"
 
 namespace raft::runtime {
 
@@ -14,7 +15,10 @@ DiskWorker::~DiskWorker() { stop(); }
 
 void DiskWorker::start() {
   RAFT_ASSERT(!thread_.joinable());
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    util::set_thread_name("raft-disk");
+    run();
+  });
 }
 
 uint64_t DiskWorker::submit(DiskRequest r) {

@@ -7,10 +7,12 @@
 
 #include "runtime/config_convert.hpp"
 #include "runtime/transport_factory.hpp"
+#include "storage/file_snapshot_store.hpp"
 #include "storage/file_stable_store.hpp"
 #include "storage/memory_log_store.hpp"
 #include "storage/wal_log_store.hpp"
 #include "util/assert.hpp"
+#include "util/thread_name.hpp"
 
 namespace raft {
 
@@ -62,6 +64,7 @@ Status Node::Impl::start() {
     wo.prepare_spares = config_.wal_prepare_spares;
     auto log = storage::WalLogStore::open(config_.data_dir + "/wal", wo);
     if (!log.ok()) return log.status().with_context("opening the log in " + config_.data_dir);
+    wal_ = log->get();
     log_store_ = std::move(*log);
     storage::FileStableStoreOptions so;
     so.log = storage_log(logger_);
@@ -151,7 +154,7 @@ Status Node::Impl::start() {
   apply_ = std::make_unique<runtime::ApplyWorker>(fsm_, logger_, [this](size_t bytes) { release(bytes); });
   disk_->start();
   apply_->start(applied);
-  snapshot_thread_.start();
+  snapshot_thread_.start("raft-snapshot");
   work_.emplace(io_.get_executor());
   post([this] {
     update_peers();
@@ -159,7 +162,10 @@ Status Node::Impl::start() {
     monitor_disk();
     arm_snapshot_timer();
   });
-  loop_thread_ = std::thread([this] { io_.run(); });
+  loop_thread_ = std::thread([this] {
+    util::set_thread_name("raft-loop");
+    io_.run();
+  });
   return Status();
 }
 
@@ -484,6 +490,19 @@ std::map<std::string, std::string> Node::Impl::stats() const {
     if (self->post([self, extra, done]() mutable {
           if (!self->stopped_ && self->transport_) {
             for (auto& [k, v] : self->transport_->stats()) (*extra)["transport." + k] = v;
+          }
+          if (self->wal_) {
+            storage::WalLogStore::Stats w = self->wal_->stats();
+            (*extra)["wal_segments"] = std::to_string(w.segments);
+            (*extra)["wal_spare_segments"] = std::to_string(w.spare_segments);
+            (*extra)["wal_trash_deleted"] = std::to_string(w.trash_deleted);
+            (*extra)["wal_trash_pending"] = std::to_string(w.trash_pending);
+            (*extra)["wal_trash_pending_bytes"] = std::to_string(w.trash_pending_bytes);
+          }
+          if (self->file_snapshots_) {
+            storage::FileReclaimer::Backlog b = self->file_snapshots_->reclaim_backlog();
+            (*extra)["snapshot_trash_pending"] = std::to_string(b.items);
+            (*extra)["snapshot_trash_pending_bytes"] = std::to_string(b.bytes);
           }
           (*extra)["leader_changes"] = std::to_string(self->leader_changes_);
           (*extra)["step_downs"] = std::to_string(self->step_downs_);

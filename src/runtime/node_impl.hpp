@@ -46,6 +46,11 @@
 #include "util/index_ring.hpp"
 #include "util/log.hpp"
 
+namespace raft::storage {
+class WalLogStore;
+class FileSnapshotStore;
+}  // namespace raft::storage
+
 namespace raft {
 
 // Fault-injection points for the library's own tests (never global flags):
@@ -232,6 +237,10 @@ struct Node::Impl {
   std::unique_ptr<storage::StableStore> stable_store_;
   std::unique_ptr<transport::Transport> transport_;
   std::unique_ptr<storage::SnapshotStore> snapshot_store_;
+  // The same stores when they are the on-disk ones, for stats(); read on
+  // the loop only (they outlive it).
+  storage::WalLogStore* wal_ = nullptr;
+  storage::FileSnapshotStore* file_snapshots_ = nullptr;
   std::unique_ptr<runtime::DiskWorker> disk_;
   std::unique_ptr<runtime::ApplyWorker> apply_;
   runtime::TaskThread snapshot_thread_;

@@ -70,6 +70,7 @@ Status Node::Impl::open_snapshots(core::InitialState* st, runtime::ApplyWorker::
     };
     auto store = storage::FileSnapshotStore::open(config_.data_dir + "/snapshots", o);
     if (!store.ok()) return store.status().with_context("opening the snapshots in " + config_.data_dir);
+    file_snapshots_ = store->get();
     snapshot_store_ = std::move(*store);
   } else {
     snapshot_store_ = std::make_unique<storage::MemorySnapshotStore>();

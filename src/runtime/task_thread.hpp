@@ -11,7 +11,10 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+
+#include "util/thread_name.hpp"
 
 namespace raft::runtime {
 
@@ -20,8 +23,12 @@ class TaskThread {
   TaskThread() = default;
   ~TaskThread() { stop(); }
 
-  void start() {
-    thread_ = std::thread([this] { run(); });
+  // `name` names the thread (util/thread_name.hpp).
+  void start(std::string name) {
+    thread_ = std::thread([this, name = std::move(name)] {
+      util::set_thread_name(name);
+      run();
+    });
   }
   // Returns false once stopping (the closure is not run).
   bool post(std::function<void()> fn) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/thread_name.hpp"
+
 namespace raft::storage {
 
 namespace {
@@ -29,8 +31,18 @@ void FileReclaimer::add(Item item) {
   std::lock_guard lock(mu_);
   queued_bytes_ += item.bytes;
   queue_.push_back(std::move(item));
-  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  if (!thread_.joinable()) {
+    thread_ = std::thread([this] {
+      util::set_thread_name("raft-reclaim");
+      run();
+    });
+  }
   cv_.notify_all();
+}
+
+FileReclaimer::Backlog FileReclaimer::backlog() const {
+  std::lock_guard lock(mu_);
+  return {queue_.size() + (busy_ ? 1 : 0), queued_bytes_ + current_left_.load(std::memory_order_relaxed)};
 }
 
 bool FileReclaimer::wait_idle(std::chrono::steady_clock::time_point deadline) {

@@ -81,6 +81,14 @@ class FileReclaimer {
   // Files deleted and steps cut since construction (stats and tests).
   uint64_t files_reclaimed() const { return files_.load(std::memory_order_relaxed); }
   uint64_t steps_cut() const { return steps_.load(std::memory_order_relaxed); }
+  // What waits to be deleted: the files and folders queued or in hand,
+  // and their bytes (the callers' size hints for the queue, what is left
+  // for the file in hand). Stats; any thread.
+  struct Backlog {
+    size_t items = 0;
+    uint64_t bytes = 0;
+  };
+  Backlog backlog() const;
 
  private:
   struct Item {
@@ -99,7 +107,7 @@ class FileReclaimer {
   ReclaimOptions options_;
   LogCallback log_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;       // work arrives, or stop
   std::condition_variable idle_cv_;  // the queue ran dry
   std::deque<Item> queue_;

@@ -74,6 +74,9 @@ class FileSnapshotStore final : public SnapshotStore {
   bool wait_reclaimed(std::chrono::steady_clock::time_point deadline) {
     return reclaimer_->wait_idle(deadline);
   }
+  // Dropped snapshots waiting for the reclaimer (those still pinned by a
+  // reader are not counted until it closes). Any thread.
+  FileReclaimer::Backlog reclaim_backlog() const { return reclaimer_->backlog(); }
 
  private:
   friend class FileSnapshotWriter;

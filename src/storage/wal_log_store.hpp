@@ -121,6 +121,8 @@ class WalLogStore final : public LogStore {
     size_t spare_segments = 0;  // files kept for reuse (WalOptions::spare_segments)
     uint64_t spares_prepared = 0;  // written with zeros since open (WalOptions::prepare_spares)
     uint64_t trash_deleted = 0;    // segment files deleted by the reclaimer since open
+    size_t trash_pending = 0;      // segment files waiting for the reclaimer
+    uint64_t trash_pending_bytes = 0;
   };
   Stats stats() const;
   // True once every file that left the log so far is deleted; false if

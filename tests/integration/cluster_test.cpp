@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <thread>
 
 #include "storage/file_system.hpp"
@@ -44,6 +46,54 @@ TEST(ClusterTest, ThreeNodesElectReplicateAndAgree) {
   auto st = c.node(leader)->stats();
   EXPECT_EQ(st["state"], "Leader");
   EXPECT_EQ(st["num_peers"], "2");
+}
+
+// Every thread a node runs carries a name (util/thread_name.hpp), so that
+// top -H, perf and gdb tell them apart.
+TEST(ClusterTest, TheNodesThreadsAreNamed) {
+  TestCluster c({.nodes = 3});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  ASSERT_EQ(apply_many(c.node(leader), 100, 16), 100);
+  std::map<std::string, int> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "comm");
+    std::string name;
+    std::getline(in, name);
+    ++names[name];
+  }
+  // The test cluster's nodes run on the WAL (which starts its preparer
+  // and reclaimer threads only when it needs them).
+  for (const char* name : {"raft-loop", "raft-disk", "raft-apply", "raft-snapshot"}) {
+    EXPECT_EQ(names[name], 3) << name;
+  }
+}
+
+TEST(ClusterTest, StatsShowTheOnDiskStoresFigures) {
+  TestCluster c({.nodes = 3});
+  c.start_all();
+  ServerId leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  ASSERT_EQ(apply_many(c.node(leader), 100, 16), 100);
+  auto st = c.node(leader)->stats();
+  EXPECT_EQ(st["wal_segments"], "1");
+  EXPECT_EQ(st["wal_spare_segments"], "0");
+  EXPECT_EQ(st["wal_trash_deleted"], "0");
+  EXPECT_EQ(st["wal_trash_pending"], "0");
+  EXPECT_EQ(st["wal_trash_pending_bytes"], "0");
+  EXPECT_EQ(st["snapshot_trash_pending"], "0");
+  EXPECT_EQ(st["snapshot_trash_pending_bytes"], "0");
+}
+
+TEST(ClusterTest, StatsOfTheMemoryStoresHaveNoDiskFigures) {
+  TestCluster m({.nodes = 1, .durable = false});
+  m.start_all();
+  ASSERT_NE(m.wait_leader(), 0u);
+  auto ms = m.node(1)->stats();
+  EXPECT_EQ(ms.count("wal_segments"), 0u);
+  EXPECT_EQ(ms.count("snapshot_trash_pending"), 0u);
+  EXPECT_EQ(ms["state"], "Leader");
 }
 
 TEST(ClusterTest, MetricsCountWhatHappened) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "storage/memory_file_system.hpp"
@@ -207,6 +208,27 @@ TEST(FileReclaimerTest, DestroyingItStopsBetweenStepsAndLeavesTheRest) {
   EXPECT_TRUE(exists(&fs, "/second"));
   EXPECT_EQ(*fs.open_file("/second", OpenMode::kRead).value()->size(), 4000u);
   EXPECT_EQ(w.count(), 0u);  // stopping is not an error
+}
+
+TEST(FileReclaimerTest, TheBacklogCountsWhatIsQueuedAndWhatIsLeftOfTheFileInHand) {
+  MemoryFileSystem fs;
+  make_file(&fs, "/first", 4000);
+  make_file(&fs, "/second", 4000);
+  ReclaimOptions o;
+  o.step_bytes = 1000;
+  o.bytes_per_second = 1;  // after its first cut the thread waits 1000 s, until stopped
+  o.drain = 0ms;
+  FileReclaimer r(&fs, o, {});
+  EXPECT_EQ(r.backlog().items, 0u);
+  EXPECT_EQ(r.backlog().bytes, 0u);
+  r.add_file("/first", 4000);
+  r.add_file("/second", 4000);
+  auto deadline = soon();
+  while (r.steps_cut() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(r.steps_cut(), 1u);
+  FileReclaimer::Backlog b = r.backlog();
+  EXPECT_EQ(b.items, 2u);            // the file in hand and the one queued
+  EXPECT_EQ(b.bytes, 3000u + 4000u);  // what is left of the first, the second's hint
 }
 
 TEST(FileReclaimerTest, CutsAndDeletesARealFile) {
