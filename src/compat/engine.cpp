@@ -39,6 +39,7 @@
 #include "compat/extension.hpp"
 #include "compat/plan.hpp"
 #include "raft/raft.h"
+#include "util/thread_name.hpp"
 
 namespace raft::compat {
 
@@ -188,6 +189,7 @@ void start_shutdown_thread(std::function<void()> body) {
   }
   try {
     std::thread([body = std::move(body)] {
+      util::set_thread_name("raft-shutdown");
       body();
       ShutdownThreads& ww = shutdown_threads();
       std::lock_guard<std::mutex> lock(ww.mu);
