@@ -41,6 +41,7 @@ struct Options {
   std::string dir;
   std::string store = "wal";
   std::optional<uint64_t> snapshot_threshold;  // nullopt: the library's default
+  std::optional<uint64_t> wal_spares;          // Config::wal_spare_segments; nullopt: default
   // Mutual TLS between the nodes: a folder with ca.pem and node<N>.pem,
   // node<N>.key for every node; empty: plaintext. --tls makes one (with
   // scripts/make-certs.sh) in the run's folder.

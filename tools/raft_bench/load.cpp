@@ -188,6 +188,7 @@ raft::Config node_config(const Options& o, raft::ServerId id, const std::string&
     c.tls_key_file = node + ".key";
     c.tls_verify_peer_id = true;
   }
+  if (o.wal_spares) c.wal_spare_segments = *o.wal_spares;
   if (o.snapshot_threshold) {
     if (*o.snapshot_threshold == 0) {
       c.snapshot_threshold = UINT64_MAX;  // never

@@ -68,6 +68,8 @@ void print_help() {
       "                           0: never. Default: the library's (8192 entries, checked\n"
       "                           every 120 s, and at once when the entries applied since\n"
       "                           the last snapshot hold 256 MiB)\n"
+      "  --wal-spares N           WAL segment files kept for reuse after compaction\n"
+      "                           (Config::wal_spare_segments; default: the library's)\n"
       "  --tls                    mutual TLS between the nodes (peer ids pinned), with\n"
       "                           certificates made for the run by scripts/make-certs.sh\n"
       "  --tls-dir DIR            --tls with the certificates in DIR: ca.pem, node<N>.pem\n"
@@ -138,6 +140,8 @@ Options parse_flags(int argc, char** argv) {
       if (o.store != "wal" && o.store != "memory") bad_flag("--store: \"" + o.store + "\" is not wal or memory");
     } else if (flag == "--snapshot-threshold") {
       o.snapshot_threshold = parse_integer<uint64_t>(flag, value(), 0, uint64_t{1} << 40);
+    } else if (flag == "--wal-spares") {
+      o.wal_spares = parse_integer<uint64_t>(flag, value(), 0, 1024);
     } else if (flag == "--tls") {
       no_value();
       o.tls = true;

@@ -444,6 +444,10 @@ int run_processes(const Options& o, const std::string& run_dir, Report* out) {
       args.push_back("--snapshot-threshold");
       args.push_back(std::to_string(*o.snapshot_threshold));
     }
+    if (o.wal_spares) {
+      args.push_back("--wal-spares");
+      args.push_back(std::to_string(*o.wal_spares));
+    }
     if (o.progress) args.push_back("--progress");
     if (!o.tls_dir.empty()) {
       args.push_back("--tls-dir");
