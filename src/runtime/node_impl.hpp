@@ -237,8 +237,9 @@ struct Node::Impl {
   std::unique_ptr<storage::StableStore> stable_store_;
   std::unique_ptr<transport::Transport> transport_;
   std::unique_ptr<storage::SnapshotStore> snapshot_store_;
-  // The same stores when they are the on-disk ones, for stats(); read on
-  // the loop only (they outlive it).
+  // The same stores when they are the on-disk ones, for stats(); read
+  // only in closures run by io_ (on the loop, or by shutdown() before it
+  // resets the stores).
   storage::WalLogStore* wal_ = nullptr;
   storage::FileSnapshotStore* file_snapshots_ = nullptr;
   std::unique_ptr<runtime::DiskWorker> disk_;

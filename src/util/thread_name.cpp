@@ -20,4 +20,3 @@ void set_thread_name(std::string_view name) {
 }
 
 }  // namespace raft::util
-
