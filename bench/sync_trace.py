@@ -17,7 +17,7 @@ for the fdatasync calls of --comm threads in the window:
         write and the cache flush, until the kernel woke the thread
         because they were done);
   wait: that wake-up to the exit (the thread runnable, waiting for a
-        core).
+        core). A call that never slept counts wholly as disk.
 
 and how many calls took over 5 ms in all, and of those how many because
 of the disk part alone (disk > 5 ms) or the wait alone (wait > 5 ms).
@@ -107,7 +107,7 @@ def main():
             woken.pop(tid, None)
         elif event == "syscalls:sys_exit_fdatasync" and tid in entered:
             t0 = entered.pop(tid)
-            tw = woken.pop(tid, t0)  # never slept: all of it was the call's own work
+            tw = woken.pop(tid, t)  # never slept: all of it was the call's own work
             disk.append((tw - t0) * 1e6)
             wait.append((t - tw) * 1e6)
             total.append((t - t0) * 1e6)
